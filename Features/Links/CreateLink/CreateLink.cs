@@ -1,0 +1,105 @@
+using System.ComponentModel.DataAnnotations;
+using FluentValidation;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Shortlink.Infrastructure;
+using Shortlink.Infrastructure.Data;
+using Shortlink.Infrastructure.Telemetry;
+using Shortlink.Infrastructure.Web;
+
+namespace Shortlink.Features.Links;
+
+internal static class CreateLink
+{
+    internal sealed record Request(
+        [property: Required] string? Url,
+        string? Slug = null,
+        string? Title = null,
+        IReadOnlyList<string>? Tags = null,
+        DateTimeOffset? ExpiresAt = null,
+        DateTimeOffset? ValidFrom = null,
+        int? MaxVisits = null,
+        int? RedirectType = null,
+        bool? ForwardQuery = null);
+
+    internal sealed class Validator : AbstractValidator<Request>
+    {
+        public Validator(TimeProvider clock)
+        {
+            RuleFor(r => r.Url).ValidTargetUrl();
+            RuleFor(r => r.Slug)
+                .Must(slug => LinkRules.IsWellFormedSlug(slug!))
+                .WithMessage($"The slug must be {LinkRules.MinSlugLength} to {LinkRules.MaxSlugLength} characters of A-Z, a-z, 0-9, '_' and '-'.")
+                .Must(slug => !LinkRules.IsReserved(slug!))
+                .WithMessage("This slug is reserved for the service's own paths.")
+                .When(r => r.Slug is not null);
+            RuleFor(r => r.Title).ValidTitle();
+            RuleFor(r => r.Tags).ValidTags();
+            RuleFor(r => r.RedirectType).ValidRedirectType();
+            RuleFor(r => r.MaxVisits).ValidMaxVisits();
+            RuleFor(r => r.ExpiresAt)
+                .Must(expiresAt => expiresAt > clock.GetUtcNow())
+                .WithMessage("expiresAt must be in the future.")
+                .When(r => r.ExpiresAt is not null);
+            RuleFor(r => r.ExpiresAt)
+                .Must((request, expiresAt) => expiresAt > request.ValidFrom)
+                .WithMessage("expiresAt must be after validFrom.")
+                .When(r => r.ExpiresAt is not null && r.ValidFrom is not null);
+        }
+    }
+
+    public static void Map(RouteGroupBuilder group) =>
+        group.MapPost("/", Handle)
+            .WithName("CreateLink")
+            .WithSummary("Create a short link")
+            .WithDescription("Creates a link with a generated 7-character code, or with the given slug. " +
+                             "Send an Idempotency-Key header to make retries safe.")
+            .WithExamples(request: LinkExamples.Create, response: LinkExamples.Link)
+            .Validate<Request>()
+            .WithIdempotency<Request>()
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+
+    public static async Task<Results<Created<LinkResponse>, ProblemHttpResult>> Handle(
+        Request request, Databases databases, IOptions<ShortlinkOptions> options, TimeProvider clock, CancellationToken ct)
+    {
+        var draft = Draft(request, options.Value, clock.GetUtcNow());
+        await using var connection = await databases.OpenForCodeAsync(draft.Row.Code, ct);
+        var stored = (await LinkSql.InsertAsync(connection, [draft], ct))[0];
+        if (stored is null)
+        {
+            return SlugTaken(draft.Row.Code);
+        }
+        ShortlinkMetrics.LinkCreated();
+        return TypedResults.Created(LinkResponse.Location(stored.Code), LinkResponse.From(stored, draft.Tags, options.Value));
+    }
+
+    /// <summary>Turns a validated request into the row to insert; shared with the bulk slice.</summary>
+    internal static LinkDraft Draft(Request request, ShortlinkOptions options, DateTimeOffset now)
+    {
+        LinkRules.TryNormalizeUrl(request.Url, out var url, out _);
+        var utcNow = LinkResponse.Stored(now);
+        var row = new LinkRow(
+            Id: Guid.CreateVersion7(now),
+            Domain: options.DefaultDomain,
+            Code: request.Slug ?? LinkRules.NewCode(),
+            Url: url,
+            Title: request.Title,
+            RedirectType: request.RedirectType ?? StatusCodes.Status302Found,
+            ForwardQuery: request.ForwardQuery ?? true,
+            ValidFrom: LinkResponse.Stored(request.ValidFrom),
+            ExpiresAt: LinkResponse.Stored(request.ExpiresAt),
+            MaxVisits: request.MaxVisits,
+            VisitCount: 0,
+            CreatedAt: utcNow,
+            UpdatedAt: utcNow);
+        return new LinkDraft(row, LinkRules.DistinctTags(request.Tags), IsCustomSlug: request.Slug is not null);
+    }
+
+    internal static ProblemHttpResult SlugTaken(string slug) =>
+        Problems.Of(StatusCodes.Status409Conflict, ProblemTypes.SlugTaken, "The slug is taken",
+            $"The slug '{slug}' is already in use or was used by a deleted link; choose another.",
+            new Dictionary<string, object?> { ["slug"] = slug });
+}

@@ -1,0 +1,106 @@
+using FluentValidation;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Shortlink.Infrastructure;
+using Shortlink.Infrastructure.Data;
+using Shortlink.Infrastructure.Telemetry;
+using Shortlink.Infrastructure.Web;
+
+namespace Shortlink.Features.Links;
+
+internal static class CreateLinksBulk
+{
+    public const int MaxItems = 1000;
+
+    internal sealed record Request(IReadOnlyList<CreateLink.Request?>? Items);
+
+    internal sealed record Response(int Created, int Failed, IReadOnlyList<ItemResult> Items);
+
+    /// <summary>One item's outcome: the created link, or the problem that item alone had.</summary>
+    internal sealed record ItemResult(int Index, int Status, LinkResponse? Link, ItemProblem? Problem);
+
+    internal sealed record ItemProblem(string Type, string Title, int Status, string Detail, IDictionary<string, string[]>? Errors);
+
+    internal sealed class Validator : AbstractValidator<Request>
+    {
+        public Validator()
+        {
+            RuleFor(r => r.Items)
+                .NotNull().WithMessage("items is required.")
+                .Must(items => items!.Count is >= 1 and <= MaxItems)
+                .WithMessage($"items must hold 1 to {MaxItems} links; split larger imports into several requests.");
+        }
+    }
+
+    public static void Map(RouteGroupBuilder group, int maxBodyBytes) =>
+        group.MapPost("/bulk", Handle)
+            .WithName("CreateLinksBulk")
+            .WithSummary("Create up to 1,000 links in one request")
+            .WithDescription("Each item follows the rules of a single create and answers for itself: one bad item " +
+                             "does not fail the others. Send an Idempotency-Key header to make retries safe.")
+            .WithRequestSizeLimit(maxBodyBytes)
+            .WithExamples(
+                request: new { items = new object[] { LinkExamples.Create, new { url = "https://example.com/b" } } },
+                response: new
+                {
+                    created = 1,
+                    failed = 1,
+                    items = new object[]
+                    {
+                        new { index = 0, status = 409, link = (object?)null, problem = new { type = ProblemTypes.SlugTaken, title = "The slug is taken", status = 409, detail = "The slug 'spring-sale' is already in use or was used by a deleted link; choose another.", errors = (object?)null } },
+                        new { index = 1, status = 201, link = LinkExamples.Link, problem = (object?)null },
+                    },
+                })
+            .Validate<Request>()
+            .WithIdempotency<Request>()
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+
+    public static async Task<Ok<Response>> Handle(Request request, IValidator<CreateLink.Request> itemValidator,
+        Databases databases, IOptions<ShortlinkOptions> options, TimeProvider clock, CancellationToken ct)
+    {
+        var items = request.Items!;
+        var results = new ItemResult?[items.Count];
+        var drafts = new List<(int Index, LinkDraft Draft)>(items.Count);
+        var now = clock.GetUtcNow();
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (items[i] is not { } item)
+            {
+                results[i] = Failure(i, StatusCodes.Status400BadRequest, ProblemTypes.ValidationFailed,
+                    "The item is not valid", "The item is null; send a link object.", null);
+                continue;
+            }
+            var validation = await itemValidator.ValidateAsync(item, ct);
+            if (!validation.IsValid)
+            {
+                results[i] = Failure(i, StatusCodes.Status400BadRequest, ProblemTypes.ValidationFailed,
+                    "The item is not valid", "One or more fields failed validation; see errors.", validation.ToDictionary());
+                continue;
+            }
+            drafts.Add((i, CreateLink.Draft(item, options.Value, now)));
+        }
+        if (drafts.Count > 0)
+        {
+            // One shard today: the first code picks the connection.
+            await using var connection = await databases.OpenForCodeAsync(drafts[0].Draft.Row.Code, ct);
+            var stored = await LinkSql.InsertAsync(connection, drafts.ConvertAll(d => d.Draft), ct);
+            for (var d = 0; d < drafts.Count; d++)
+            {
+                var (index, draft) = drafts[d];
+                results[index] = stored[d] is { } row
+                    ? new ItemResult(index, StatusCodes.Status201Created, LinkResponse.From(row, draft.Tags, options.Value), null)
+                    : Failure(index, StatusCodes.Status409Conflict, ProblemTypes.SlugTaken, "The slug is taken",
+                        $"The slug '{draft.Row.Code}' is already in use or was used by a deleted link; choose another.", null);
+            }
+        }
+        var created = results.Count(r => r!.Link is not null);
+        ShortlinkMetrics.LinkCreated(created);
+        return TypedResults.Ok(new Response(created, items.Count - created, results!));
+    }
+
+    private static ItemResult Failure(int index, int status, string type, string title, string detail,
+        IDictionary<string, string[]>? errors) =>
+        new(index, status, null, new ItemProblem(type, title, status, detail, errors));
+}

@@ -1,0 +1,37 @@
+using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Shortlink.Infrastructure;
+using Shortlink.Infrastructure.Data;
+using Shortlink.Infrastructure.Web;
+
+namespace Shortlink.Features.Links;
+
+internal static class DeleteLink
+{
+    public static void Map(RouteGroupBuilder group) =>
+        group.MapDelete("/{code}", Handle)
+            .WithName("DeleteLink")
+            .WithSummary("Delete a link")
+            .WithDescription("The code answers 404 afterwards and is never handed out again.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> Handle(
+        string code, Databases databases, IOptions<ShortlinkOptions> options, TimeProvider clock, CancellationToken ct)
+    {
+        // The row stays as a tombstone: its unique (domain, code) key is what keeps the code retired.
+        const string sql = """
+            UPDATE links SET deleted_at = @Now, updated_at = @Now
+            WHERE domain = @Domain AND code = @Code AND deleted_at IS NULL
+            """;
+        if (!LinkRules.IsPossibleCode(code))
+        {
+            return Problems.LinkNotFound(code);
+        }
+        await using var connection = await databases.OpenForCodeAsync(code, ct);
+        var affected = await connection.ExecuteAsync(new CommandDefinition(sql,
+            new { Now = LinkResponse.Stored(clock.GetUtcNow()), Domain = options.Value.DefaultDomain, Code = code },
+            cancellationToken: ct));
+        return affected == 0 ? Problems.LinkNotFound(code) : TypedResults.NoContent();
+    }
+}

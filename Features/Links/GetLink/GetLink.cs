@@ -1,0 +1,34 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Shortlink.Infrastructure;
+using Shortlink.Infrastructure.Data;
+using Shortlink.Infrastructure.Web;
+
+namespace Shortlink.Features.Links;
+
+internal static class GetLink
+{
+    public static void Map(RouteGroupBuilder group) =>
+        group.MapGet("/{code}", Handle)
+            .WithName("GetLink")
+            .WithSummary("Read one link by its code")
+            .WithExamples(response: LinkExamples.Link)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+    public static async Task<Results<Ok<LinkResponse>, ProblemHttpResult>> Handle(
+        string code, Databases databases, IOptions<ShortlinkOptions> options, CancellationToken ct)
+    {
+        if (!LinkRules.IsPossibleCode(code))
+        {
+            return Problems.LinkNotFound(code);
+        }
+        await using var connection = await databases.OpenForCodeAsync(code, ct);
+        var row = await LinkSql.FindAsync(connection, options.Value.DefaultDomain, code, ct);
+        if (row is null)
+        {
+            return Problems.LinkNotFound(code);
+        }
+        var tags = await LinkSql.TagsOfAsync(connection, row.Id, ct);
+        return TypedResults.Ok(LinkResponse.From(row, tags, options.Value));
+    }
+}

@@ -1,0 +1,66 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Shortlink.Features.Links;
+
+/// <summary>
+/// The opaque position in a newest-first link listing: the last id served, bound to the filters it
+/// was served under and signed, so that a forged or edited cursor is refused rather than followed.
+/// </summary>
+internal sealed class LinkCursor(byte[] signingKey)
+{
+    private const byte Version = 1;
+    private const int IdLength = 16;
+    private const int FilterLength = 8;
+    private const int MacLength = 16;
+    private const int PayloadLength = 1 + IdLength + FilterLength;
+
+    public string Encode(Guid lastId, string? tag, string? q)
+    {
+        Span<byte> cursor = stackalloc byte[PayloadLength + MacLength];
+        cursor[0] = Version;
+        lastId.TryWriteBytes(cursor.Slice(1, IdLength), bigEndian: true, out _);
+        FilterFingerprint(tag, q, cursor.Slice(1 + IdLength, FilterLength));
+        Sign(cursor[..PayloadLength], cursor[PayloadLength..]);
+        return Base64Url.EncodeToString(cursor);
+    }
+
+    public bool TryDecode(string cursor, string? tag, string? q, out Guid lastId)
+    {
+        lastId = Guid.Empty;
+        Span<byte> bytes = stackalloc byte[PayloadLength + MacLength];
+        if (cursor.Length > 128
+            || !Base64Url.IsValid(cursor, out var decodedLength)
+            || decodedLength != bytes.Length
+            || Base64Url.DecodeFromChars(cursor, bytes) != bytes.Length
+            || bytes[0] != Version)
+        {
+            return false;
+        }
+        Span<byte> expectedMac = stackalloc byte[MacLength];
+        Sign(bytes[..PayloadLength], expectedMac);
+        Span<byte> expectedFilter = stackalloc byte[FilterLength];
+        FilterFingerprint(tag, q, expectedFilter);
+        if (!CryptographicOperations.FixedTimeEquals(expectedMac, bytes[PayloadLength..])
+            || !expectedFilter.SequenceEqual(bytes.Slice(1 + IdLength, FilterLength)))
+        {
+            return false;
+        }
+        lastId = new Guid(bytes.Slice(1, IdLength), bigEndian: true);
+        return true;
+    }
+
+    private void Sign(ReadOnlySpan<byte> payload, Span<byte> mac)
+    {
+        Span<byte> full = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        HMACSHA256.HashData(signingKey, payload, full);
+        full[..MacLength].CopyTo(mac);
+    }
+
+    private static void FilterFingerprint(string? tag, string? q, Span<byte> destination)
+    {
+        var filters = Encoding.UTF8.GetBytes($"{tag?.Length}:{tag}|{q?.Length}:{q}");
+        SHA256.HashData(filters)[..FilterLength].CopyTo(destination);
+    }
+}

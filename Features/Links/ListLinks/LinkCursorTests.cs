@@ -1,0 +1,56 @@
+using System.Buffers.Text;
+using NUnit.Framework;
+
+namespace Shortlink.Features.Links;
+
+public sealed class LinkCursorTests
+{
+    private static readonly LinkCursor Cursors = new("0123456789abcdef0123456789abcdef"u8.ToArray());
+
+    [Test]
+    public void A_cursor_round_trips_under_the_same_filters()
+    {
+        var id = Guid.CreateVersion7();
+        var cursor = Cursors.Encode(id, "campaign", "sale");
+        Assert.That(Cursors.TryDecode(cursor, "campaign", "sale", out var decoded), Is.True);
+        Assert.That(decoded, Is.EqualTo(id));
+    }
+
+    [TestCase("other", "sale")]
+    [TestCase(null, "sale")]
+    [TestCase("campaign", null)]
+    [TestCase("campaign", "sales")]
+    public void A_cursor_is_refused_under_other_filters(string? tag, string? q) =>
+        Assert.That(Cursors.TryDecode(Cursors.Encode(Guid.CreateVersion7(), "campaign", "sale"), tag, q, out _), Is.False);
+
+    [Test]
+    public void Changing_any_byte_of_a_cursor_is_detected()
+    {
+        var bytes = Base64Url.DecodeFromChars(Cursors.Encode(Guid.CreateVersion7(), null, null));
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            var forged = (byte[])bytes.Clone();
+            forged[i] ^= 0x01;
+            Assert.That(Cursors.TryDecode(Base64Url.EncodeToString(forged), null, null, out _), Is.False, $"byte {i}");
+        }
+    }
+
+    [Test]
+    public void A_cursor_signed_with_another_key_is_refused()
+    {
+        var other = new LinkCursor(new byte[32]);
+        Assert.That(Cursors.TryDecode(other.Encode(Guid.CreateVersion7(), null, null), null, null, out _), Is.False);
+    }
+
+    [TestCase("")]
+    [TestCase("not-a-cursor")]
+    [TestCase("!!!!")]
+    [TestCase("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]
+    [TestCase("' OR 1=1 --")]
+    public void Garbage_is_refused(string cursor) =>
+        Assert.That(Cursors.TryDecode(cursor, null, null, out _), Is.False);
+
+    [Test]
+    public void Very_long_input_is_refused() =>
+        Assert.That(Cursors.TryDecode(new string('A', 10_000), null, null, out _), Is.False);
+}

@@ -1,0 +1,128 @@
+using System.Net;
+using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Shortlink.Features.Links;
+using Shortlink.Infrastructure;
+using Shortlink.Infrastructure.Data;
+using Shortlink.Infrastructure.Telemetry;
+using Shortlink.Infrastructure.Web;
+
+namespace Shortlink.Features.Redirects;
+
+/// <summary>
+/// The visitor's redirect. A link that is not valid yet answers 404 (to a visitor it does not exist
+/// yet); an expired link or one whose visit limit is used up answers 410.
+/// </summary>
+internal static class FollowLink
+{
+    public static void Map(IEndpointRouteBuilder endpoints) =>
+        endpoints.MapMethods("/{code}", [HttpMethods.Get, HttpMethods.Head], Handle)
+            .WithName("FollowLink")
+            .WithTags("Redirects")
+            .WithSummary("Redirect a visitor to the link's target")
+            .WithDescription("Answers the link's redirect type with its exact Location. With forwardQuery the " +
+                             "visitor's query string is appended to the target's. HEAD never uses up a visit.")
+            .Produces(StatusCodes.Status301MovedPermanently)
+            .Produces(StatusCodes.Status302Found)
+            .Produces(StatusCodes.Status307TemporaryRedirect)
+            .Produces(StatusCodes.Status308PermanentRedirect)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status410Gone);
+
+    public static async Task<IResult> Handle(string code, HttpContext context, Databases databases,
+        IOptions<ShortlinkOptions> options, TimeProvider clock, CancellationToken ct)
+    {
+        if (!LinkRules.IsPossibleCode(code))
+        {
+            return NotFound(context, code);
+        }
+        await using var connection = await databases.OpenForCodeAsync(code, ct);
+        var link = await LinkSql.FindAsync(connection, options.Value.DefaultDomain, code, ct);
+        var now = clock.GetUtcNow().UtcDateTime;
+        if (link is null || link.ValidFrom > now)
+        {
+            return NotFound(context, code);
+        }
+        if (link.ExpiresAt <= now)
+        {
+            return Gone(context, ProblemTypes.LinkExpired, "The link has expired", $"The link '{code}' expired.");
+        }
+        if (link.MaxVisits is not null && !await TryUseVisitAsync(connection, link, HttpMethods.IsHead(context.Request.Method), ct))
+        {
+            return Gone(context, ProblemTypes.VisitLimitReached, "The link's visit limit is reached",
+                $"The link '{code}' has been visited as often as it allows.");
+        }
+        var location = link.ForwardQuery ? QueryStringMerge.Merge(link.Url, context.Request.QueryString.Value) : link.Url;
+        context.Response.Headers.CacheControl = CacheControl(link, options.Value.Redirects, now);
+        ShortlinkMetrics.Redirected(link.RedirectType);
+        return link.RedirectType switch
+        {
+            StatusCodes.Status301MovedPermanently => TypedResults.Redirect(location, permanent: true),
+            StatusCodes.Status307TemporaryRedirect => TypedResults.Redirect(location, preserveMethod: true),
+            StatusCodes.Status308PermanentRedirect => TypedResults.Redirect(location, permanent: true, preserveMethod: true),
+            _ => TypedResults.Redirect(location),
+        };
+    }
+
+    /// <summary>
+    /// Counts the visit against the limit in one conditional update, so concurrent visitors can
+    /// never go past it. HEAD requests only look.
+    /// </summary>
+    private static async Task<bool> TryUseVisitAsync(System.Data.Common.DbConnection connection, LinkRow link, bool onlyLook,
+        CancellationToken ct)
+    {
+        const string sql = """
+            UPDATE links SET visit_count = visit_count + 1
+            WHERE id = @Id AND deleted_at IS NULL AND visit_count < max_visits
+            """;
+        if (onlyLook)
+        {
+            return link.VisitCount < link.MaxVisits;
+        }
+        return await connection.ExecuteAsync(new CommandDefinition(sql, new { link.Id }, cancellationToken: ct)) == 1;
+    }
+
+    /// <summary>
+    /// Temporary redirects are never cached so every click reaches the service; permanent ones may be,
+    /// but never past the link's expiry, and not at all while visits are being counted against a limit.
+    /// </summary>
+    internal static string CacheControl(LinkRow link, RedirectOptions options, DateTime now)
+    {
+        const string uncached = "private, max-age=0";
+        if (link.RedirectType is not (StatusCodes.Status301MovedPermanently or StatusCodes.Status308PermanentRedirect)
+            || link.MaxVisits is not null)
+        {
+            return uncached;
+        }
+        var maxAge = options.PermanentMaxAgeSeconds;
+        if (link.ExpiresAt is { } expiresAt)
+        {
+            maxAge = (int)Math.Min(maxAge, Math.Floor((expiresAt - now).TotalSeconds));
+        }
+        return maxAge <= 0 ? uncached : $"public, max-age={maxAge}";
+    }
+
+    private static IResult NotFound(HttpContext context, string code) =>
+        WantsHtml(context.Request)
+            ? Page(StatusCodes.Status404NotFound, "Link not found", "This short link does not exist.")
+            : Problems.LinkNotFound(code);
+
+    private static IResult Gone(HttpContext context, string type, string title, string detail) =>
+        WantsHtml(context.Request)
+            ? Page(StatusCodes.Status410Gone, title, "This short link is no longer available.")
+            : Problems.Of(StatusCodes.Status410Gone, type, title, detail);
+
+    private static bool WantsHtml(HttpRequest request) =>
+        request.GetTypedHeaders().Accept.Any(accept =>
+            accept.MediaType.Equals("text/html", StringComparison.OrdinalIgnoreCase) && accept.Quality is not 0);
+
+    private static ContentHttpResult Page(int status, string title, string message) =>
+        TypedResults.Content($"""
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>{WebUtility.HtmlEncode(title)}</title>
+            <style>body{"{"}font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:15vh auto;padding:0 1rem;color:#222{"}"}</style>
+            </head><body><h1>{WebUtility.HtmlEncode(title)}</h1><p>{WebUtility.HtmlEncode(message)}</p></body></html>
+            """, "text/html; charset=utf-8", statusCode: status);
+}

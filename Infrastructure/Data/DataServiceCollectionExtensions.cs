@@ -1,0 +1,61 @@
+using Dapper;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using MySqlConnector;
+
+namespace Shortlink.Infrastructure.Data;
+
+internal static class DataServiceCollectionExtensions
+{
+    public static IServiceCollection AddData(this IServiceCollection services)
+    {
+        DefaultTypeMap.MatchNamesWithUnderscores = true;
+        services.AddSingleton(provider =>
+            new MySqlDataSourceBuilder(WithRequiredSettings(
+                    provider.GetRequiredService<IOptions<ShortlinkOptions>>().Value.Database.ConnectionString))
+                .UseLoggerFactory(provider.GetRequiredService<ILoggerFactory>())
+                .Build());
+        services.AddSingleton<Databases>();
+        services.AddSingleton<Migrator>();
+        services.AddHostedService<MigrateOnStartup>();
+        services.AddHealthChecks()
+            .AddCheck<DatabaseReadyCheck>("database", tags: ["ready"]);
+        return services;
+    }
+
+    /// <summary>Settings the SQL relies on, whatever the operator's connection string says.</summary>
+    internal static string WithRequiredSettings(string connectionString) =>
+        new MySqlConnectionStringBuilder(connectionString)
+        {
+            GuidFormat = MySqlGuidFormat.Binary16,
+            DateTimeKind = MySqlDateTimeKind.Utc,
+            CharacterSet = "utf8mb4",
+            UseAffectedRows = false,
+        }.ConnectionString;
+}
+
+internal sealed class MigrateOnStartup(Migrator migrator, IOptions<ShortlinkOptions> options) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) =>
+        options.Value.Database.MigrateOnStartup ? migrator.MigrateAsync(cancellationToken) : Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+internal sealed class DatabaseReadyCheck(Migrator migrator) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var pending = await migrator.PendingMigrationsAsync(cancellationToken);
+            return pending == 0
+                ? HealthCheckResult.Healthy()
+                : HealthCheckResult.Unhealthy($"{pending} migration(s) not applied");
+        }
+        catch (MySqlException ex)
+        {
+            return HealthCheckResult.Unhealthy("database unreachable", ex);
+        }
+    }
+}

@@ -1,0 +1,234 @@
+using NJsonSchema;
+using NJsonSchema.Generation;
+using NJsonSchema.Generation.TypeMappers;
+using NSwag;
+using NSwag.Generation.AspNetCore;
+using NSwag.Generation.Processors;
+using NSwag.Generation.Processors.Contexts;
+
+namespace Shortlink.Infrastructure.Web;
+
+internal static class OpenApiExtensions
+{
+    public const string DocumentPath = "/openapi/{documentName}.json";
+
+    public static IServiceCollection AddOpenApi(this IServiceCollection services)
+    {
+        services.AddEndpointsApiExplorer();
+        services.AddOpenApiDocument(settings =>
+        {
+            settings.DocumentName = "v1";
+            settings.Title = "Shortlink API";
+            settings.Version = "v1";
+            settings.Description = "Short links, their redirects and QR codes. Errors are RFC 9457 problem documents " +
+                                   "with stable type URIs (urn:shortlink:problem:*).";
+            settings.SchemaSettings.SchemaNameGenerator = new SliceSchemaNames();
+            MapPatchFields(settings.SchemaSettings.TypeMappers);
+            settings.OperationProcessors.Add(new IdempotencyHeaderProcessor());
+            settings.OperationProcessors.Add(new ResponsesProcessor());
+            settings.OperationProcessors.Add(new ExamplesProcessor());
+        });
+        return services;
+    }
+
+    public static IApplicationBuilder UseOpenApiDocuments(this IApplicationBuilder app) =>
+        app.UseOpenApi(settings =>
+            {
+                settings.Path = DocumentPath;
+                // Clients are given their base URL; the document stays the same whichever host served it.
+                settings.PostProcess = (document, _) => document.Servers.Clear();
+            })
+            .UseSwaggerUi(settings =>
+            {
+                settings.Path = "/swagger";
+                settings.DocumentPath = DocumentPath;
+            });
+
+    /// <summary>Attaches request and success-response examples to an endpoint's OpenAPI operation.</summary>
+    public static RouteHandlerBuilder WithExamples(this RouteHandlerBuilder builder, object? request = null, object? response = null) =>
+        builder.WithMetadata(new OpenApiExamples(request, response));
+
+    // A merge-patch field is the JSON value itself, or null to clear it; absent means unchanged.
+    private static void MapPatchFields(ICollection<ITypeMapper> mappers)
+    {
+        static void Nullable(JsonSchema schema, JsonObjectType type, string? format = null)
+        {
+            schema.Type = type;
+            schema.Format = format;
+            schema.IsNullableRaw = true;
+        }
+        mappers.Add(new PrimitiveTypeMapper(typeof(Patch<string?>), s => Nullable(s, JsonObjectType.String)));
+        mappers.Add(new PrimitiveTypeMapper(typeof(Patch<int?>), s => Nullable(s, JsonObjectType.Integer, "int32")));
+        mappers.Add(new PrimitiveTypeMapper(typeof(Patch<bool?>), s => Nullable(s, JsonObjectType.Boolean)));
+        mappers.Add(new PrimitiveTypeMapper(typeof(Patch<DateTimeOffset?>), s => Nullable(s, JsonObjectType.String, "date-time")));
+        mappers.Add(new PrimitiveTypeMapper(typeof(Patch<IReadOnlyList<string>?>), s =>
+        {
+            Nullable(s, JsonObjectType.Array);
+            s.Item = new JsonSchema { Type = JsonObjectType.String };
+        }));
+    }
+
+    private sealed record OpenApiExamples(object? Request, object? Response);
+
+    /// <summary>CreateLink.Request becomes CreateLinkRequest: slices nest their types under one name each.</summary>
+    private sealed class SliceSchemaNames : DefaultSchemaNameGenerator
+    {
+        public override string Generate(Type type) =>
+            type.IsNested && !type.IsGenericType
+                ? type.DeclaringType!.Name + base.Generate(type)
+                : base.Generate(type);
+    }
+
+    /// <summary>Problem responses are application/problem+json; file responses name their media types; every response says what it means.</summary>
+    private sealed class ResponsesProcessor : IOperationProcessor
+    {
+        public bool Process(OperationProcessorContext context)
+        {
+            var metadata = context is AspNetCoreOperationProcessorContext aspNet
+                ? aspNet.ApiDescription.ActionDescriptor.EndpointMetadata
+                : [];
+            foreach (var (status, response) in context.OperationDescription.Operation.Responses)
+            {
+                var code = int.Parse(status, System.Globalization.CultureInfo.InvariantCulture);
+                if (code >= 400 && response.Content.Remove("application/json", out var problem))
+                {
+                    response.Content["application/problem+json"] = problem;
+                }
+                if (response.Content.Count == 0)
+                {
+                    var contentTypes = metadata.OfType<Microsoft.AspNetCore.Http.Metadata.IProducesResponseTypeMetadata>()
+                        .Where(produces => produces.StatusCode == code)
+                        .SelectMany(produces => produces.ContentTypes);
+                    foreach (var contentType in contentTypes)
+                    {
+                        response.Content[contentType] = new OpenApiMediaType
+                        {
+                            Schema = new JsonSchema { Type = JsonObjectType.String, Format = "binary" },
+                        };
+                    }
+                }
+                if (string.IsNullOrEmpty(response.Description))
+                {
+                    response.Description = Describe(code);
+                }
+            }
+            return true;
+        }
+
+        private static string Describe(int status) => status switch
+        {
+            200 => "OK",
+            201 => "Created; Location names the new resource",
+            204 => "Done; no content",
+            301 or 302 or 307 or 308 => "Redirect; Location is the target",
+            400 => "The request is not valid (problem+json, per-field errors)",
+            404 => "Not found",
+            409 => "Conflict",
+            410 => "Gone: expired or visit limit reached",
+            413 => "The body exceeds the endpoint's size limit",
+            415 => "The body is not JSON",
+            422 => "The Idempotency-Key was used for a different request",
+            _ => $"HTTP {status}",
+        };
+    }
+
+    private sealed class IdempotencyHeaderProcessor : IOperationProcessor
+    {
+        public bool Process(OperationProcessorContext context)
+        {
+            if (context is AspNetCoreOperationProcessorContext aspNet
+                && aspNet.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<IdempotentEndpoint>().Any())
+            {
+                context.OperationDescription.Operation.Parameters.Add(new OpenApiParameter
+                {
+                    Name = IdempotencyExtensions.HeaderName,
+                    Kind = OpenApiParameterKind.Header,
+                    IsRequired = false,
+                    Description = "Makes retries safe: the first successful response under this key is replayed for 24 hours; " +
+                                  "the same key with a different body answers 422.",
+                    Schema = new JsonSchema { Type = JsonObjectType.String, MaxLength = 255 },
+                });
+            }
+            return true;
+        }
+    }
+
+    private sealed class ExamplesProcessor : IOperationProcessor
+    {
+        public bool Process(OperationProcessorContext context)
+        {
+            var operation = context.OperationDescription.Operation;
+            if (context is AspNetCoreOperationProcessorContext aspNet
+                && aspNet.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<OpenApiExamples>().LastOrDefault() is { } examples)
+            {
+                if (examples.Request is not null && operation.RequestBody is not null)
+                {
+                    foreach (var media in operation.RequestBody.Content.Values)
+                    {
+                        media.Example = examples.Request;
+                    }
+                }
+                if (examples.Response is not null)
+                {
+                    foreach (var response in operation.Responses.Where(r => r.Key.StartsWith('2')))
+                    {
+                        foreach (var media in response.Value.Content.Values)
+                        {
+                            media.Example = examples.Response;
+                        }
+                    }
+                }
+            }
+            foreach (var (status, response) in operation.Responses)
+            {
+                if (int.TryParse(status, out var code) && code >= 400)
+                {
+                    foreach (var media in response.Content.Values)
+                    {
+                        media.Example ??= ProblemExample(code);
+                    }
+                }
+            }
+            return true;
+        }
+
+        private static object ProblemExample(int status) => status switch
+        {
+            400 => new
+            {
+                type = ProblemTypes.ValidationFailed,
+                title = "The request is not valid",
+                status,
+                detail = "One or more fields failed validation; see errors.",
+                errors = new Dictionary<string, string[]> { ["url"] = ["The URL must be absolute and start with http:// or https://."] },
+                traceId = "4bf92f3577b34da6a3ce929d0e0e4736",
+            },
+            _ => new
+            {
+                type = status switch
+                {
+                    404 => ProblemTypes.LinkNotFound,
+                    409 => ProblemTypes.SlugTaken,
+                    410 => ProblemTypes.LinkExpired,
+                    413 => ProblemTypes.PayloadTooLarge,
+                    415 => ProblemTypes.UnsupportedMediaType,
+                    422 => ProblemTypes.IdempotencyKeyReused,
+                    _ => ProblemTypes.InternalError,
+                },
+                title = status switch
+                {
+                    404 => "Link not found",
+                    409 => "The slug is taken",
+                    410 => "The link has expired",
+                    413 => "The request body is too large",
+                    415 => "Unsupported media type",
+                    422 => "The Idempotency-Key was used for a different request",
+                    _ => "An unexpected error occurred",
+                },
+                status,
+                detail = "What went wrong, in words a client developer can act on.",
+                traceId = "4bf92f3577b34da6a3ce929d0e0e4736",
+            },
+        };
+    }
+}

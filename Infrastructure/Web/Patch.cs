@@ -1,0 +1,36 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Shortlink.Infrastructure.Web;
+
+/// <summary>
+/// One field of a JSON merge patch (RFC 7386): absent leaves the stored value alone, present
+/// (even as null) replaces it.
+/// </summary>
+[JsonConverter(typeof(PatchJsonConverterFactory))]
+internal readonly record struct Patch<T>(bool IsSet, T? Value)
+{
+    public T? Or(T? current) => IsSet ? Value : current;
+}
+
+internal sealed class PatchJsonConverterFactory : JsonConverterFactory
+{
+    public override bool CanConvert(Type typeToConvert) =>
+        typeToConvert.IsGenericType && typeToConvert.GetGenericTypeDefinition() == typeof(Patch<>);
+
+    public override JsonConverter CreateConverter(Type typeToConvert, JsonSerializerOptions options) =>
+        (JsonConverter)Activator.CreateInstance(typeof(PatchJsonConverter<>).MakeGenericType(typeToConvert.GetGenericArguments()[0]))!;
+
+    private sealed class PatchJsonConverter<T> : JsonConverter<Patch<T>>
+    {
+        public override bool HandleNull => true;
+
+        public override Patch<T> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            reader.TokenType == JsonTokenType.Null
+                ? new Patch<T>(true, default)
+                : new Patch<T>(true, JsonSerializer.Deserialize<T>(ref reader, options));
+
+        public override void Write(Utf8JsonWriter writer, Patch<T> value, JsonSerializerOptions options) =>
+            JsonSerializer.Serialize(writer, value.Value, options);
+    }
+}

@@ -1,0 +1,83 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Dapper;
+using Microsoft.AspNetCore.Mvc.Testing;
+using MySqlConnector;
+using NUnit.Framework;
+using Shortlink.Tests.Client;
+
+namespace Shortlink.Tests.Support;
+
+/// <summary>
+/// An integration fixture: a fresh database and a fresh service per fixture, reached over HTTP by a
+/// raw HttpClient and by the client generated from the committed OpenAPI contract.
+/// </summary>
+public abstract class ApiTestBase
+{
+    private DatabaseServer server = null!;
+
+    internal ShortlinkApp App { get; private set; } = null!;
+    protected HttpClient Http { get; private set; } = null!;
+    protected ShortlinkClient Api { get; private set; } = null!;
+    protected string ConnectionString { get; private set; } = "";
+
+    /// <summary>Extra configuration for this fixture's service.</summary>
+    protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();
+
+    [OneTimeSetUp]
+    public async Task StartServiceAsync()
+    {
+        server = await TestServers.DatabaseAsync();
+        ConnectionString = await server.CreateDatabaseAsync();
+        App = new ShortlinkApp(ConnectionString, Settings);
+        Http = App.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        Api = new ShortlinkClient(Http);
+    }
+
+    [OneTimeTearDown]
+    public async Task StopServiceAsync()
+    {
+        Http.Dispose();
+        await App.DisposeAsync();
+        await server.DropDatabaseAsync(ConnectionString);
+    }
+
+    protected async Task<T> QueryScalarAsync<T>(string sql, object? parameters = null)
+    {
+        await using var connection = new MySqlConnection(ConnectionString);
+        return (await connection.ExecuteScalarAsync<T>(sql, parameters))!;
+    }
+
+    protected Task<HttpResponseMessage> PostJsonAsync(string path, string json, string contentType = "application/json")
+    {
+        var content = new StringContent(json);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(contentType);
+        return Http.PostAsync(path, content);
+    }
+
+    /// <summary>Creates a link through the API and returns its JSON.</summary>
+    protected async Task<JsonElement> CreateLinkAsync(object body)
+    {
+        using var response = await Http.PostAsJsonAsync("/api/v1/links", body);
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), await response.Content.ReadAsStringAsync());
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    /// <summary>Asserts an RFC 9457 problem response of the given status and type and returns its body.</summary>
+    protected static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string type)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.That(response.StatusCode, Is.EqualTo(status), body);
+        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"), body);
+        var problem = JsonDocument.Parse(body).RootElement;
+        Assert.Multiple(() =>
+        {
+            Assert.That(problem.GetProperty("type").GetString(), Is.EqualTo(type), body);
+            Assert.That(problem.GetProperty("status").GetInt32(), Is.EqualTo((int)status), body);
+            Assert.That(problem.GetProperty("title").GetString(), Is.Not.Empty, body);
+            Assert.That(problem.GetProperty("traceId").GetString(), Is.Not.Empty, body);
+        });
+        return problem;
+    }
+}
