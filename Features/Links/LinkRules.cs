@@ -185,7 +185,7 @@ internal static partial class LinkRules
             .WithMessage("maxVisits must be at least 1.");
 
     public static IReadOnlyList<string> DistinctTags(IReadOnlyList<string>? tags) =>
-        tags is null ? [] : tags.Distinct(StringComparer.Ordinal).ToArray();
+        tags is null ? [] : tags.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
 
     [GeneratedRegex(@"^[A-Za-z0-9_-]+\z")]
     private static partial Regex CodeCharacters();

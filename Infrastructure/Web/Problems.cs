@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -78,7 +79,7 @@ internal static class Problems
 /// Turns request-reading failures into precise 4xx problems and anything else into a 500 that
 /// carries a trace id but never a stack trace or SQL.
 /// </summary>
-internal sealed class ProblemExceptionHandler(IProblemDetailsService problemDetails, ILogger<ProblemExceptionHandler> logger)
+internal sealed partial class ProblemExceptionHandler(IProblemDetailsService problemDetails, ILogger<ProblemExceptionHandler> logger)
     : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
@@ -151,10 +152,19 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problemDeta
         return problem;
     }
 
-    private static string RequestFailure(BadHttpRequestException exception) =>
-        exception.Message.Contains("body", StringComparison.OrdinalIgnoreCase)
+    private static string RequestFailure(BadHttpRequestException exception)
+    {
+        if (BindFailure().Match(exception.Message) is { Success: true } bind)
+        {
+            return $"The value of '{JsonNamingPolicy.CamelCase.ConvertName(bind.Groups["name"].Value)}' has the wrong format.";
+        }
+        return exception.Message.Contains("body", StringComparison.OrdinalIgnoreCase)
             ? "The request body is missing or could not be read as JSON."
             : "A route, query or header value has the wrong format.";
+    }
+
+    [GeneratedRegex("""^Failed to bind parameter "[^"]*?(?<name>\w+)" from""")]
+    private static partial Regex BindFailure();
 
     // System.Text.Json messages name .NET types; clients get the JSON path and what went wrong instead.
     private static string JsonFailure(JsonException exception)

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Dapper;
-using Microsoft.AspNetCore.Mvc.Testing;
 using MySqlConnector;
 using NUnit.Framework;
 using Shortlink.Tests.Client;
@@ -31,7 +30,14 @@ public abstract class ApiTestBase
         server = await TestServers.DatabaseAsync();
         ConnectionString = await server.CreateDatabaseAsync();
         App = new ShortlinkApp(ConnectionString, Settings);
-        Http = App.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        // Real Kestrel on a free loopback port, so that body limits and the wire format are the server's own.
+        var port = FreeLoopbackPort();
+        App.UseKestrel(port);
+        App.StartServer();
+        Http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false })
+        {
+            BaseAddress = new Uri($"http://127.0.0.1:{port}"),
+        };
         Api = new ShortlinkClient(Http);
     }
 
@@ -43,17 +49,30 @@ public abstract class ApiTestBase
         await server.DropDatabaseAsync(ConnectionString);
     }
 
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     protected async Task<T> QueryScalarAsync<T>(string sql, object? parameters = null)
     {
         await using var connection = new MySqlConnection(ConnectionString);
         return (await connection.ExecuteScalarAsync<T>(sql, parameters))!;
     }
 
+    /// <summary>
+    /// Posts raw text. Expect: 100-continue lets the server refuse an oversized body before it is
+    /// sent, as curl does for large uploads, instead of the client writing into a closed socket.
+    /// </summary>
     protected Task<HttpResponseMessage> PostJsonAsync(string path, string json, string contentType = "application/json")
     {
         var content = new StringContent(json);
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(contentType);
-        return Http.PostAsync(path, content);
+        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
+        request.Headers.ExpectContinue = json.Length > 32 * 1024;
+        return Http.SendAsync(request);
     }
 
     /// <summary>Creates a link through the API and returns its JSON.</summary>

@@ -49,12 +49,6 @@ internal static class TestServers
     }
 }
 
-[SetUpFixture]
-public sealed class TestServersLifetime
-{
-    [OneTimeTearDown]
-    public Task StopServers() => TestServers.StopAsync();
-}
 
 internal sealed class DatabaseServer(string adminConnectionString)
 {

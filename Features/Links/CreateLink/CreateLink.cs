@@ -82,7 +82,7 @@ internal static class CreateLink
         LinkRules.TryNormalizeUrl(request.Url, out var url, out _);
         var utcNow = LinkResponse.Stored(now);
         var row = new LinkRow(
-            Id: Guid.CreateVersion7(now),
+            Id: LinkIds.Next(now),
             Domain: options.DefaultDomain,
             Code: request.Slug ?? LinkRules.NewCode(),
             Url: url,

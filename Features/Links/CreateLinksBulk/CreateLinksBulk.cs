@@ -26,6 +26,7 @@ internal static class CreateLinksBulk
         public Validator()
         {
             RuleFor(r => r.Items)
+                .Cascade(CascadeMode.Stop)
                 .NotNull().WithMessage("items is required.")
                 .Must(items => items!.Count is >= 1 and <= MaxItems)
                 .WithMessage($"items must hold 1 to {MaxItems} links; split larger imports into several requests.");
