@@ -47,7 +47,7 @@ internal sealed record LinkResponse(
         Utc(row.CreatedAt),
         Utc(row.UpdatedAt));
 
-    public static string ShortUrlOf(ShortlinkOptions options, string code) => new Uri(options.PublicBase, code).AbsoluteUri;
+    public static string ShortUrlOf(ShortlinkOptions options, string code) => new Uri(options.PublicBase(), code).AbsoluteUri;
 
     public static string Location(string code) => $"/api/v1/links/{code}";
 

@@ -24,6 +24,7 @@ internal static class OpenApiExtensions
                                    "with stable type URIs (urn:shortlink:problem:*).";
             settings.SchemaSettings.SchemaNameGenerator = new SliceSchemaNames();
             MapPatchFields(settings.SchemaSettings.TypeMappers);
+            settings.SchemaSettings.SchemaProcessors.Add(new AlwaysPresentProperties());
             settings.OperationProcessors.Add(new IdempotencyHeaderProcessor());
             settings.OperationProcessors.Add(new ResponsesProcessor());
             settings.OperationProcessors.Add(new ExamplesProcessor());
@@ -77,6 +78,24 @@ internal static class OpenApiExtensions
             type.IsNested && !type.IsGenericType
                 ? type.DeclaringType!.Name + base.Generate(type)
                 : base.Generate(type);
+    }
+
+    /// <summary>
+    /// Responses always carry every field (null where empty), so each non-nullable field is marked
+    /// required and generated clients get non-nullable members for them.
+    /// </summary>
+    private sealed class AlwaysPresentProperties : ISchemaProcessor
+    {
+        public void Process(SchemaProcessorContext context)
+        {
+            foreach (var property in context.Schema.Properties.Values)
+            {
+                if (!property.IsNullable(SchemaType.OpenApi3))
+                {
+                    property.IsRequired = true;
+                }
+            }
+        }
     }
 
     /// <summary>Problem responses are application/problem+json; file responses name their media types; every response says what it means.</summary>

@@ -83,7 +83,7 @@ internal static class CreateLink
         var utcNow = LinkResponse.Stored(now);
         var row = new LinkRow(
             Id: LinkIds.Next(now),
-            Domain: options.DefaultDomain,
+            Domain: options.DefaultDomain(),
             Code: request.Slug ?? LinkRules.NewCode(),
             Url: url,
             Title: request.Title,

@@ -30,7 +30,7 @@ internal static class DeleteLink
         }
         await using var connection = await databases.OpenForCodeAsync(code, ct);
         var affected = await connection.ExecuteAsync(new CommandDefinition(sql,
-            new { Now = LinkResponse.Stored(clock.GetUtcNow()), Domain = options.Value.DefaultDomain, Code = code },
+            new { Now = LinkResponse.Stored(clock.GetUtcNow()), Domain = options.Value.DefaultDomain(), Code = code },
             cancellationToken: ct));
         return affected == 0 ? Problems.LinkNotFound(code) : TypedResults.NoContent();
     }

@@ -23,7 +23,7 @@ internal static class GetLink
             return Problems.LinkNotFound(code);
         }
         await using var connection = await databases.OpenForCodeAsync(code, ct);
-        var row = await LinkSql.FindAsync(connection, options.Value.DefaultDomain, code, ct);
+        var row = await LinkSql.FindAsync(connection, options.Value.DefaultDomain(), code, ct);
         if (row is null)
         {
             return Problems.LinkNotFound(code);

@@ -47,7 +47,7 @@ internal static class GetLinkQrCode
         }
         await using (var connection = await databases.OpenForCodeAsync(code, ct))
         {
-            if (await LinkSql.FindAsync(connection, options.Value.DefaultDomain, code, ct) is null)
+            if (await LinkSql.FindAsync(connection, options.Value.DefaultDomain(), code, ct) is null)
             {
                 return Problems.LinkNotFound(code);
             }

@@ -65,7 +65,7 @@ internal static class ListLinks
         var rows = (await connection.QueryAsync<LinkRow>(new CommandDefinition(Sql(after, query),
             new
             {
-                Domain = options.Value.DefaultDomain,
+                Domain = options.Value.DefaultDomain(),
                 After = after,
                 query.Tag,
                 Pattern = query.Q is null ? null : $"%{EscapeLike(query.Q)}%",

@@ -74,7 +74,7 @@ internal static class UpdateLink
         }
         await using var connection = await databases.OpenForCodeAsync(code, ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        var current = await LinkSql.FindForUpdateAsync(connection, transaction, options.Value.DefaultDomain, code, ct);
+        var current = await LinkSql.FindForUpdateAsync(connection, transaction, options.Value.DefaultDomain(), code, ct);
         if (current is null)
         {
             return Problems.LinkNotFound(code);

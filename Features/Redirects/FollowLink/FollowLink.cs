@@ -38,7 +38,7 @@ internal static class FollowLink
             return NotFound(context, code);
         }
         await using var connection = await databases.OpenForCodeAsync(code, ct);
-        var link = await LinkSql.FindAsync(connection, options.Value.DefaultDomain, code, ct);
+        var link = await LinkSql.FindAsync(connection, options.Value.DefaultDomain(), code, ct);
         var now = clock.GetUtcNow().UtcDateTime;
         if (link is null || link.ValidFrom > now)
         {
