@@ -24,19 +24,15 @@ internal static class ProblemTypes
     public const string VisitLimitReached = Prefix + "visit-limit-reached";
     public const string NotFound = Prefix + "not-found";
     public const string MethodNotAllowed = Prefix + "method-not-allowed";
-    public const string NotAcceptable = Prefix + "not-acceptable";
     public const string InternalError = Prefix + "internal-error";
-    public const string ServiceUnavailable = Prefix + "service-unavailable";
 
     public static string ForStatus(int status) => status switch
     {
         StatusCodes.Status400BadRequest => MalformedRequest,
         StatusCodes.Status404NotFound => NotFound,
         StatusCodes.Status405MethodNotAllowed => MethodNotAllowed,
-        StatusCodes.Status406NotAcceptable => NotAcceptable,
         StatusCodes.Status413PayloadTooLarge => PayloadTooLarge,
         StatusCodes.Status415UnsupportedMediaType => UnsupportedMediaType,
-        StatusCodes.Status503ServiceUnavailable => ServiceUnavailable,
         >= 500 => InternalError,
         _ => "about:blank",
     };

@@ -32,6 +32,38 @@ public sealed class OpenApiContractTests : ApiTestBase
     }
 
     [Test]
+    public async Task The_document_is_valid_openapi()
+    {
+        var document = new Microsoft.OpenApi.Readers.OpenApiStringReader().Read(
+            await Http.GetStringAsync("/openapi/v1.json"), out var diagnostic);
+        Assert.Multiple(() =>
+        {
+            Assert.That(diagnostic.Errors, Is.Empty, string.Join('\n', diagnostic.Errors.Select(e => $"{e.Pointer}: {e.Message}")));
+            Assert.That(diagnostic.SpecificationVersion, Is.EqualTo(Microsoft.OpenApi.OpenApiSpecVersion.OpenApi3_0));
+            Assert.That(document.Paths.Keys, Is.SupersetOf(new[] { "/api/v1/links", "/api/v1/links/{code}", "/{code}" }));
+        });
+    }
+
+    [Test]
+    public async Task Every_operation_documents_its_problem_responses_with_examples()
+    {
+        var document = JsonNode.Parse(await Http.GetStringAsync("/openapi/v1.json"))!;
+        foreach (var (path, operations) in document["paths"]!.AsObject())
+        {
+            foreach (var (method, operation) in operations!.AsObject())
+            {
+                var responses = operation!["responses"]!.AsObject();
+                Assert.That(responses.Select(r => r.Key), Has.Some.StartsWith("2").Or.Some.StartsWith("3"), $"{method} {path}");
+                foreach (var (status, response) in responses.Where(r => r.Key.StartsWith('4')))
+                {
+                    var problem = response!["content"]?["application/problem+json"];
+                    Assert.That(problem?["example"]?["type"]?.GetValue<string>(), Does.StartWith("urn:shortlink:problem:"), $"{method} {path} {status}");
+                }
+            }
+        }
+    }
+
+    [Test]
     public async Task Swagger_ui_is_served()
     {
         using var response = await Http.GetAsync("/swagger/index.html");

@@ -51,7 +51,7 @@ public sealed class ServiceProcessTests
     [Test, Order(2)]
     public async Task Logs_are_json_lines_with_trace_ids_and_request_fields_but_no_health_checks()
     {
-        var port = FreePort();
+        var port = Ports.FreeLoopbackPort();
         await using var service = ServiceProcess.Start(Environment(port));
         using var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         await ServiceProcess.WaitUntilReadyAsync(http, TimeSpan.FromSeconds(60));
@@ -72,12 +72,5 @@ public sealed class ServiceProcessTests
             Assert.That(requests.Any(r => r.GetProperty("RequestPath").GetString()!.Contains("health", StringComparison.Ordinal)), Is.False);
             Assert.That(string.Join('\n', service.Output), Does.Not.Contain("secret=1"));
         });
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

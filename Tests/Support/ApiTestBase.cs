@@ -31,7 +31,7 @@ public abstract class ApiTestBase
         ConnectionString = await server.CreateDatabaseAsync();
         App = new ShortlinkApp(ConnectionString, Settings);
         // Real Kestrel on a free loopback port, so that body limits and the wire format are the server's own.
-        var port = FreeLoopbackPort();
+        var port = Ports.FreeLoopbackPort();
         App.UseKestrel(port);
         App.StartServer();
         Http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false })
@@ -47,13 +47,6 @@ public abstract class ApiTestBase
         Http.Dispose();
         await App.DisposeAsync();
         await server.DropDatabaseAsync(ConnectionString);
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     protected async Task<T> QueryScalarAsync<T>(string sql, object? parameters = null)
