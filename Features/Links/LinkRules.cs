@@ -21,14 +21,14 @@ internal static partial class LinkRules
 
     private const string Base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-    // Paths the service or a browser asks for on the short domain; compared without case so that
-    // "/API" cannot shadow "/api" in a reader's eye.
+    // Paths the service or a browser asks for on the short domain, compared without case so that
+    // "/API" cannot pass for "/api" in a reader's eye. File names such as favicon.ico, robots.txt or
+    // sitemap.xml need no entry: a slug cannot contain a dot.
     private static readonly FrozenSet<string> Reserved = new[]
     {
         "api", "swagger", "openapi", "metrics", "health", "static", "assets", "css", "js", "img", "images",
-        "fonts", "_framework", "_content", "favicon", "favicon.ico", "robots.txt", "sitemap.xml",
-        "apple-touch-icon.png", "manifest.json", "site.webmanifest", ".well-known", "index.html", "admin",
-        "login", "logout", "docs", "status",
+        "fonts", "_framework", "_content", "favicon", "apple-touch-icon", "manifest", "well-known", "index",
+        "admin", "login", "logout", "docs", "status",
     }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
     public static string NewCode()

@@ -50,6 +50,12 @@ public sealed class LinkRulesTests
     public void Reserved_words_are_refused_in_any_case(string slug) =>
         Assert.That(LinkRules.IsReserved(slug), Is.True);
 
+    [TestCase("favicon.ico")]
+    [TestCase("robots.txt")]
+    [TestCase(".well-known")]
+    public void Static_file_names_can_never_be_slugs(string path) =>
+        Assert.That(LinkRules.IsWellFormedSlug(path), Is.False);
+
     [TestCase("https://example.com")]
     [TestCase("http://example.com/path?q=1#frag")]
     [TestCase("HTTPS://Example.COM/Case/Kept")]
