@@ -51,49 +51,46 @@ internal static class LinkSql
     {
         const string delete = "DELETE FROM link_tags WHERE link_id = @LinkId";
         await connection.ExecuteAsync(new CommandDefinition(delete, new { LinkId = linkId }, transaction, cancellationToken: ct));
-        await InsertTagsAsync(connection, transaction, linkId, tags, ct);
+        await InsertTagsAsync(connection, transaction, tags.Select(tag => (linkId, tag)).ToList(), ct);
     }
 
+    private const string InsertColumns = """
+        INSERT INTO links (id, domain, code, url, title, redirect_type, forward_query, valid_from, expires_at,
+                           max_visits, visit_count, created_at, updated_at)
+        VALUES
+        """;
+
+    private const int RowsPerStatement = 250;
+    private const int AttemptsForGeneratedCodes = 5;
+
     /// <summary>
-    /// Inserts links one statement each inside one transaction: a duplicate key rolls back only its
-    /// own statement, so a taken slug fails its item alone and a generated code that collides is
-    /// drawn again. Returns the stored link per draft, or null where its custom slug was taken.
+    /// Inserts links in one transaction, many rows per statement. A duplicate key rolls back only the
+    /// statement that met it; that group is then inserted row by row, so a taken slug fails its own
+    /// item alone and a generated code that collides is drawn again. Returns the stored link per
+    /// draft, or null where its custom slug was taken.
     /// </summary>
     public static async Task<IReadOnlyList<LinkRow?>> InsertAsync(MySqlConnection connection, IReadOnlyList<LinkDraft> drafts,
         CancellationToken ct)
     {
-        const string insert = """
-            INSERT INTO links (id, domain, code, url, title, redirect_type, forward_query, valid_from, expires_at,
-                               max_visits, visit_count, created_at, updated_at)
-            VALUES (@Id, @Domain, @Code, @Url, @Title, @RedirectType, @ForwardQuery, @ValidFrom, @ExpiresAt,
-                    @MaxVisits, 0, @CreatedAt, @UpdatedAt)
-            """;
-        const int attemptsForGeneratedCodes = 5;
         var stored = new LinkRow?[drafts.Count];
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        for (var i = 0; i < drafts.Count; i++)
+        for (var offset = 0; offset < drafts.Count; offset += RowsPerStatement)
         {
-            var row = drafts[i].Row;
-            for (var attempt = 1; ; attempt++)
+            var group = drafts.Skip(offset).Take(RowsPerStatement).ToList();
+            try
             {
-                try
+                await InsertRowsAsync(connection, transaction, group.ConvertAll(d => d.Row), ct);
+                await InsertTagsAsync(connection, transaction, TagsOf(group), ct);
+                for (var i = 0; i < group.Count; i++)
                 {
-                    await connection.ExecuteAsync(new CommandDefinition(insert, row, transaction, cancellationToken: ct));
-                    await InsertTagsAsync(connection, transaction, row.Id, drafts[i].Tags, ct);
-                    stored[i] = row;
-                    break;
+                    stored[offset + i] = group[i].Row;
                 }
-                catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.DuplicateKeyEntry)
+            }
+            catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.DuplicateKeyEntry)
+            {
+                for (var i = 0; i < group.Count; i++)
                 {
-                    if (drafts[i].IsCustomSlug)
-                    {
-                        break;
-                    }
-                    if (attempt == attemptsForGeneratedCodes)
-                    {
-                        throw;
-                    }
-                    row = row with { Code = LinkRules.NewCode() };
+                    stored[offset + i] = await InsertOneAsync(connection, transaction, group[i], ct);
                 }
             }
         }
@@ -101,15 +98,81 @@ internal static class LinkSql
         return stored;
     }
 
-    private static async Task InsertTagsAsync(MySqlConnection connection, MySqlTransaction transaction, Guid linkId,
-        IReadOnlyList<string> tags, CancellationToken ct)
+    private static async Task<LinkRow?> InsertOneAsync(MySqlConnection connection, MySqlTransaction transaction, LinkDraft draft,
+        CancellationToken ct)
     {
-        const string sql = "INSERT INTO link_tags (link_id, tag) VALUES (@LinkId, @Tag)";
-        if (tags.Count > 0)
+        var row = draft.Row;
+        for (var attempt = 1; ; attempt++)
         {
-            await connection.ExecuteAsync(new CommandDefinition(
-                sql, tags.Select(tag => new { LinkId = linkId, Tag = tag }), transaction, cancellationToken: ct));
+            try
+            {
+                await InsertRowsAsync(connection, transaction, [row], ct);
+                await InsertTagsAsync(connection, transaction, TagsOf([draft]), ct);
+                return row;
+            }
+            catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.DuplicateKeyEntry)
+            {
+                if (draft.IsCustomSlug)
+                {
+                    return null;
+                }
+                if (attempt == AttemptsForGeneratedCodes)
+                {
+                    throw;
+                }
+                row = row with { Code = LinkRules.NewCode() };
+            }
         }
+    }
+
+    private static async Task InsertRowsAsync(MySqlConnection connection, MySqlTransaction transaction, List<LinkRow> rows,
+        CancellationToken ct)
+    {
+        var parameters = new DynamicParameters();
+        var values = new string[rows.Count];
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var row = rows[i];
+            values[i] = $"(@Id{i}, @Domain{i}, @Code{i}, @Url{i}, @Title{i}, @RedirectType{i}, @ForwardQuery{i}, " +
+                        $"@ValidFrom{i}, @ExpiresAt{i}, @MaxVisits{i}, 0, @CreatedAt{i}, @UpdatedAt{i})";
+            parameters.Add($"Id{i}", row.Id);
+            parameters.Add($"Domain{i}", row.Domain);
+            parameters.Add($"Code{i}", row.Code);
+            parameters.Add($"Url{i}", row.Url);
+            parameters.Add($"Title{i}", row.Title);
+            parameters.Add($"RedirectType{i}", row.RedirectType);
+            parameters.Add($"ForwardQuery{i}", row.ForwardQuery);
+            parameters.Add($"ValidFrom{i}", row.ValidFrom);
+            parameters.Add($"ExpiresAt{i}", row.ExpiresAt);
+            parameters.Add($"MaxVisits{i}", row.MaxVisits);
+            parameters.Add($"CreatedAt{i}", row.CreatedAt);
+            parameters.Add($"UpdatedAt{i}", row.UpdatedAt);
+        }
+        await connection.ExecuteAsync(new CommandDefinition(
+            InsertColumns + string.Join(",\n", values), parameters, transaction, cancellationToken: ct));
+    }
+
+    private static List<(Guid LinkId, string Tag)> TagsOf(IEnumerable<LinkDraft> drafts) =>
+        drafts.SelectMany(draft => draft.Tags.Select(tag => (draft.Row.Id, tag))).ToList();
+
+    private static async Task InsertTagsAsync(MySqlConnection connection, MySqlTransaction transaction,
+        IReadOnlyList<(Guid LinkId, string Tag)> tags, CancellationToken ct)
+    {
+        const string insert = "INSERT INTO link_tags (link_id, tag) VALUES ";
+        if (tags.Count == 0)
+        {
+            return;
+        }
+        var parameters = new DynamicParameters();
+        var values = new string[tags.Count];
+        for (var i = 0; i < tags.Count; i++)
+        {
+            values[i] = $"(@LinkId{i}, @Tag{i})";
+            parameters.Add($"LinkId{i}", tags[i].LinkId);
+            parameters.Add($"Tag{i}", tags[i].Tag);
+        }
+        await connection.ExecuteAsync(new CommandDefinition(insert + string.Join(", ", values), parameters, transaction,
+            cancellationToken: ct));
     }
 }
 

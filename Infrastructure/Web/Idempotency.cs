@@ -99,14 +99,16 @@ internal sealed class IdempotencyFilter<TBody>(Databases databases, TimeProvider
                     new { KeyHash = keyHash, RequestHash = requestHash, Now = now }, cancellationToken: ct));
                 return true;
             }
+            catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.DuplicateKeyEntry && attempt == 0)
+            {
+                // An expired record under this key may still be there (the hourly purge may also be
+                // removing it right now); either way the second insert decides.
+                await connection.ExecuteAsync(new CommandDefinition(deleteExpired,
+                    new { KeyHash = keyHash, Cutoff = now - IdempotencyExtensions.Retention }, cancellationToken: ct));
+            }
             catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.DuplicateKeyEntry)
             {
-                var expired = await connection.ExecuteAsync(new CommandDefinition(deleteExpired,
-                    new { KeyHash = keyHash, Cutoff = now - IdempotencyExtensions.Retention }, cancellationToken: ct));
-                if (expired == 0)
-                {
-                    return false;
-                }
+                return false;
             }
         }
         return false;

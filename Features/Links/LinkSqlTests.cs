@@ -1,0 +1,59 @@
+using MySqlConnector;
+using NUnit.Framework;
+using Shortlink.Infrastructure;
+using Shortlink.Infrastructure.Data;
+using Shortlink.Tests.Support;
+
+namespace Shortlink.Features.Links;
+
+/// <summary>The shared insert against the real database: grouped rows, and the row-by-row path a duplicate key takes.</summary>
+public sealed class LinkSqlTests : ApiTestBase
+{
+    private static readonly ShortlinkOptions Options = new() { PublicBaseUrl = ShortlinkApp.PublicBaseUrl };
+
+    private LinkDraft Draft(string? slug, string url, params string[] tags) =>
+        CreateLink.Draft(new CreateLink.Request(url, slug, Tags: tags), Options, App.Clock.GetUtcNow());
+
+    private async Task<IReadOnlyList<LinkRow?>> InsertAsync(params LinkDraft[] drafts)
+    {
+        await using var connection = new MySqlConnection(DataServiceCollectionExtensions.WithRequiredSettings(ConnectionString));
+        await connection.OpenAsync();
+        return await LinkSql.InsertAsync(connection, drafts, CancellationToken.None);
+    }
+
+    [Test]
+    public async Task A_duplicate_fails_its_own_item_and_a_colliding_generated_code_is_drawn_again()
+    {
+        await InsertAsync(Draft("sql-existing", "https://example.com/existing"));
+        var colliding = Draft(null, "https://example.com/generated", "g");
+        colliding = colliding with { Row = colliding.Row with { Code = "sql-existing" } };
+
+        var stored = await InsertAsync(
+            Draft("sql-first", "https://example.com/1", "a", "b"),
+            Draft("sql-existing", "https://example.com/taken"),
+            colliding,
+            Draft("sql-last", "https://example.com/3"));
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(stored[0]?.Code, Is.EqualTo("sql-first"));
+            Assert.That(stored[1], Is.Null);
+            Assert.That(stored[2]?.Code, Is.Not.EqualTo("sql-existing").And.Match("^[0-9A-Za-z]{7}$"));
+            Assert.That(stored[3]?.Code, Is.EqualTo("sql-last"));
+            Assert.That(await QueryScalarAsync<long>("SELECT COUNT(*) FROM links"), Is.EqualTo(4));
+            Assert.That(await QueryScalarAsync<long>("SELECT COUNT(*) FROM link_tags"), Is.EqualTo(3));
+        });
+    }
+
+    [Test]
+    public async Task More_rows_than_one_statement_holds_are_all_stored_with_their_tags()
+    {
+        var drafts = Enumerable.Range(0, 600).Select(i => Draft(null, $"https://example.com/many/{i}", "many", $"n{i % 7}")).ToArray();
+        var stored = await InsertAsync(drafts);
+        Assert.Multiple(async () =>
+        {
+            Assert.That(stored, Has.All.Not.Null);
+            Assert.That(await QueryScalarAsync<long>("SELECT COUNT(*) FROM link_tags WHERE tag = 'many'"), Is.EqualTo(600));
+        });
+    }
+}
