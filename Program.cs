@@ -7,7 +7,6 @@ using Shortlink.Infrastructure.Telemetry;
 using Shortlink.Infrastructure.Web;
 
 var builder = WebApplication.CreateBuilder(args);
-builder.Configuration.AddEnvironmentVariables();
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
 
 builder.Services.AddOptions<ShortlinkOptions>()
