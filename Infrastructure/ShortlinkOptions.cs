@@ -18,13 +18,6 @@ internal sealed class ShortlinkOptions
 
     [Required]
     public ApiOptions Api { get; set; } = new();
-
-    // Methods, not properties: the options validator reads every property, and must report a bad
-    // PublicBaseUrl through [Url] rather than crash on it.
-    public Uri PublicBase() => new(PublicBaseUrl.TrimEnd('/') + "/");
-
-    /// <summary>The short domain every link is stored under until custom domains exist.</summary>
-    public string DefaultDomain() => PublicBase().IdnHost.ToLowerInvariant();
 }
 
 internal sealed class DatabaseOptions

@@ -33,9 +33,9 @@ internal sealed record LinkResponse(
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt)
 {
-    public static LinkResponse From(LinkRow row, IReadOnlyList<string> tags, ShortlinkOptions options) => new(
+    public static LinkResponse From(LinkRow row, IReadOnlyList<string> tags, ShortDomain domain) => new(
         row.Code,
-        ShortUrlOf(options, row.Code),
+        domain.ShortUrl(row.Code),
         row.Url,
         row.Title,
         tags,
@@ -46,8 +46,6 @@ internal sealed record LinkResponse(
         row.MaxVisits,
         Utc(row.CreatedAt),
         Utc(row.UpdatedAt));
-
-    public static string ShortUrlOf(ShortlinkOptions options, string code) => new Uri(options.PublicBase(), code).AbsoluteUri;
 
     public static string Location(string code) => $"/api/v1/links/{code}";
 

@@ -9,10 +9,10 @@ namespace Shortlink.Features.Links;
 /// <summary>The shared insert against the real database: grouped rows, and the row-by-row path a duplicate key takes.</summary>
 public sealed class LinkSqlTests : ApiTestBase
 {
-    private static readonly ShortlinkOptions Options = new() { PublicBaseUrl = ShortlinkApp.PublicBaseUrl };
+    private static readonly ShortDomain Domain = new(ShortlinkApp.PublicBaseUrl);
 
     private LinkDraft Draft(string? slug, string url, params string[] tags) =>
-        CreateLink.Draft(new CreateLink.Request(url, slug, Tags: tags), Options, App.Clock.GetUtcNow());
+        CreateLink.Draft(new CreateLink.Request(url, slug, Tags: tags), Domain, App.Clock.GetUtcNow());
 
     private async Task<IReadOnlyList<LinkRow?>> InsertAsync(params LinkDraft[] drafts)
     {

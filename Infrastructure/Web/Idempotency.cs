@@ -86,32 +86,35 @@ internal sealed class IdempotencyFilter<TBody>(Databases databases, TimeProvider
 
     private async Task<bool> TryReserveAsync(MySqlConnection connection, byte[] keyHash, byte[] requestHash, CancellationToken ct)
     {
+        const string deleteExpired = "DELETE FROM idempotency_records WHERE key_hash = @KeyHash AND created_at < @Cutoff";
+        var now = clock.GetUtcNow().UtcDateTime;
+        if (await TryInsertAsync(connection, keyHash, requestHash, now, ct))
+        {
+            return true;
+        }
+        // An expired record under this key may still be there (the hourly purge may be removing it
+        // at this very moment); once it is gone, a second insert decides.
+        await connection.ExecuteAsync(new CommandDefinition(deleteExpired,
+            new { KeyHash = keyHash, Cutoff = now - IdempotencyExtensions.Retention }, cancellationToken: ct));
+        return await TryInsertAsync(connection, keyHash, requestHash, now, ct);
+    }
+
+    private static async Task<bool> TryInsertAsync(MySqlConnection connection, byte[] keyHash, byte[] requestHash, DateTime now,
+        CancellationToken ct)
+    {
         const string insert = """
             INSERT INTO idempotency_records (key_hash, request_hash, created_at) VALUES (@KeyHash, @RequestHash, @Now)
             """;
-        const string deleteExpired = "DELETE FROM idempotency_records WHERE key_hash = @KeyHash AND created_at < @Cutoff";
-        var now = clock.GetUtcNow().UtcDateTime;
-        for (var attempt = 0; attempt < 2; attempt++)
+        try
         {
-            try
-            {
-                await connection.ExecuteAsync(new CommandDefinition(insert,
-                    new { KeyHash = keyHash, RequestHash = requestHash, Now = now }, cancellationToken: ct));
-                return true;
-            }
-            catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.DuplicateKeyEntry && attempt == 0)
-            {
-                // An expired record under this key may still be there (the hourly purge may also be
-                // removing it right now); either way the second insert decides.
-                await connection.ExecuteAsync(new CommandDefinition(deleteExpired,
-                    new { KeyHash = keyHash, Cutoff = now - IdempotencyExtensions.Retention }, cancellationToken: ct));
-            }
-            catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.DuplicateKeyEntry)
-            {
-                return false;
-            }
+            await connection.ExecuteAsync(new CommandDefinition(insert,
+                new { KeyHash = keyHash, RequestHash = requestHash, Now = now }, cancellationToken: ct));
+            return true;
         }
-        return false;
+        catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.DuplicateKeyEntry)
+        {
+            return false;
+        }
     }
 
     private static async Task<IResult> AnswerForExistingAsync(MySqlConnection connection, byte[] keyHash, byte[] requestHash, CancellationToken ct)

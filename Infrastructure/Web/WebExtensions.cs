@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using FluentValidation;
+using Microsoft.Extensions.Options;
 
 namespace Shortlink.Infrastructure.Web;
 
@@ -22,6 +23,8 @@ internal static class WebExtensions
         services.AddIdempotency();
         services.AddOpenApi();
         services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(provider =>
+            new ShortDomain(provider.GetRequiredService<IOptions<ShortlinkOptions>>().Value.PublicBaseUrl));
         return services;
     }
 

@@ -1,7 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 using Shortlink.Infrastructure;
 using Shortlink.Infrastructure.Data;
 using Shortlink.Infrastructure.Telemetry;
@@ -63,9 +62,9 @@ internal static class CreateLink
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
 
     public static async Task<Results<Created<LinkResponse>, ProblemHttpResult>> Handle(
-        Request request, Databases databases, IOptions<ShortlinkOptions> options, TimeProvider clock, CancellationToken ct)
+        Request request, Databases databases, ShortDomain domain, TimeProvider clock, CancellationToken ct)
     {
-        var draft = Draft(request, options.Value, clock.GetUtcNow());
+        var draft = Draft(request, domain, clock.GetUtcNow());
         await using var connection = await databases.OpenForCodeAsync(draft.Row.Code, ct);
         var stored = (await LinkSql.InsertAsync(connection, [draft], ct))[0];
         if (stored is null)
@@ -73,17 +72,17 @@ internal static class CreateLink
             return SlugTaken(draft.Row.Code);
         }
         ShortlinkMetrics.LinkCreated();
-        return TypedResults.Created(LinkResponse.Location(stored.Code), LinkResponse.From(stored, draft.Tags, options.Value));
+        return TypedResults.Created(LinkResponse.Location(stored.Code), LinkResponse.From(stored, draft.Tags, domain));
     }
 
     /// <summary>Turns a validated request into the row to insert; shared with the bulk slice.</summary>
-    internal static LinkDraft Draft(Request request, ShortlinkOptions options, DateTimeOffset now)
+    internal static LinkDraft Draft(Request request, ShortDomain domain, DateTimeOffset now)
     {
         LinkRules.TryNormalizeUrl(request.Url, out var url, out _);
         var utcNow = LinkResponse.Stored(now);
         var row = new LinkRow(
             Id: LinkIds.Next(now),
-            Domain: options.DefaultDomain(),
+            Domain: domain.Name,
             Code: request.Slug ?? LinkRules.NewCode(),
             Url: url,
             Title: request.Title,

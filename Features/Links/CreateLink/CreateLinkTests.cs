@@ -49,8 +49,8 @@ public sealed class CreateLinkTests
     [Test]
     public void Drafts_default_to_302_forwarding_the_query_and_deduplicate_tags()
     {
-        var options = new Infrastructure.ShortlinkOptions { PublicBaseUrl = "https://Sho.RT" };
-        var draft = CreateLink.Draft(new CreateLink.Request("https://example.com/", Tags: ["a", "a", "b"]), options, Now);
+        var domain = new Infrastructure.ShortDomain("https://Sho.RT");
+        var draft = CreateLink.Draft(new CreateLink.Request("https://example.com/", Tags: ["a", "a", "b"]), domain, Now);
         Assert.Multiple(() =>
         {
             Assert.That(draft.Row.RedirectType, Is.EqualTo(302));

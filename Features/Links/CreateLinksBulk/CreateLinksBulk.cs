@@ -1,6 +1,5 @@
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 using Shortlink.Infrastructure;
 using Shortlink.Infrastructure.Data;
 using Shortlink.Infrastructure.Telemetry;
@@ -59,7 +58,7 @@ internal static class CreateLinksBulk
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
 
     public static async Task<Ok<Response>> Handle(Request request, IValidator<CreateLink.Request> itemValidator,
-        Databases databases, IOptions<ShortlinkOptions> options, TimeProvider clock, CancellationToken ct)
+        Databases databases, ShortDomain domain, TimeProvider clock, CancellationToken ct)
     {
         var items = request.Items!;
         var results = new ItemResult?[items.Count];
@@ -80,7 +79,7 @@ internal static class CreateLinksBulk
                     "The item is not valid", "One or more fields failed validation; see errors.", validation.ToDictionary());
                 continue;
             }
-            drafts.Add((i, CreateLink.Draft(item, options.Value, now)));
+            drafts.Add((i, CreateLink.Draft(item, domain, now)));
         }
         if (drafts.Count > 0)
         {
@@ -91,7 +90,7 @@ internal static class CreateLinksBulk
             {
                 var (index, draft) = drafts[d];
                 results[index] = stored[d] is { } row
-                    ? new ItemResult(index, StatusCodes.Status201Created, LinkResponse.From(row, draft.Tags, options.Value), null)
+                    ? new ItemResult(index, StatusCodes.Status201Created, LinkResponse.From(row, draft.Tags, domain), null)
                     : Failure(index, StatusCodes.Status409Conflict, ProblemTypes.SlugTaken, "The slug is taken",
                         $"The slug '{draft.Row.Code}' is already in use or was used by a deleted link; choose another.", null);
             }

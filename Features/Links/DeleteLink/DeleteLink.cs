@@ -1,6 +1,5 @@
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 using Shortlink.Infrastructure;
 using Shortlink.Infrastructure.Data;
 using Shortlink.Infrastructure.Web;
@@ -17,7 +16,7 @@ internal static class DeleteLink
             .ProducesProblem(StatusCodes.Status404NotFound);
 
     public static async Task<Results<NoContent, ProblemHttpResult>> Handle(
-        string code, Databases databases, IOptions<ShortlinkOptions> options, TimeProvider clock, CancellationToken ct)
+        string code, Databases databases, ShortDomain domain, TimeProvider clock, CancellationToken ct)
     {
         // The row stays as a tombstone: its unique (domain, code) key is what keeps the code retired.
         const string sql = """
@@ -30,7 +29,7 @@ internal static class DeleteLink
         }
         await using var connection = await databases.OpenForCodeAsync(code, ct);
         var affected = await connection.ExecuteAsync(new CommandDefinition(sql,
-            new { Now = LinkResponse.Stored(clock.GetUtcNow()), Domain = options.Value.DefaultDomain(), Code = code },
+            new { Now = LinkResponse.Stored(clock.GetUtcNow()), Domain = domain.Name, Code = code },
             cancellationToken: ct));
         return affected == 0 ? Problems.LinkNotFound(code) : TypedResults.NoContent();
     }

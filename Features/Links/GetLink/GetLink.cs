@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 using Shortlink.Infrastructure;
 using Shortlink.Infrastructure.Data;
 using Shortlink.Infrastructure.Web;
@@ -16,19 +15,19 @@ internal static class GetLink
             .ProducesProblem(StatusCodes.Status404NotFound);
 
     public static async Task<Results<Ok<LinkResponse>, ProblemHttpResult>> Handle(
-        string code, Databases databases, IOptions<ShortlinkOptions> options, CancellationToken ct)
+        string code, Databases databases, ShortDomain domain, CancellationToken ct)
     {
         if (!LinkRules.IsPossibleCode(code))
         {
             return Problems.LinkNotFound(code);
         }
         await using var connection = await databases.OpenForCodeAsync(code, ct);
-        var row = await LinkSql.FindAsync(connection, options.Value.DefaultDomain(), code, ct);
+        var row = await LinkSql.FindAsync(connection, domain.Name, code, ct);
         if (row is null)
         {
             return Problems.LinkNotFound(code);
         }
         var tags = await LinkSql.TagsOfAsync(connection, row.Id, ct);
-        return TypedResults.Ok(LinkResponse.From(row, tags, options.Value));
+        return TypedResults.Ok(LinkResponse.From(row, tags, domain));
     }
 }

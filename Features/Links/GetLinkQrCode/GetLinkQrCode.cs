@@ -1,7 +1,6 @@
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.Options;
 using QRCoder;
 using Shortlink.Infrastructure;
 using Shortlink.Infrastructure.Data;
@@ -38,7 +37,7 @@ internal static class GetLinkQrCode
             .ProducesProblem(StatusCodes.Status404NotFound);
 
     public static async Task<Results<FileContentHttpResult, ValidationProblem, ProblemHttpResult>> Handle(
-        string code, [AsParameters] Query query, Databases databases, IOptions<ShortlinkOptions> options,
+        string code, [AsParameters] Query query, Databases databases, ShortDomain domain,
         HttpResponse response, CancellationToken ct)
     {
         if (!LinkRules.IsPossibleCode(code))
@@ -47,7 +46,7 @@ internal static class GetLinkQrCode
         }
         await using (var connection = await databases.OpenForCodeAsync(code, ct))
         {
-            if (await LinkSql.FindAsync(connection, options.Value.DefaultDomain(), code, ct) is null)
+            if (await LinkSql.FindAsync(connection, domain.Name, code, ct) is null)
             {
                 return Problems.LinkNotFound(code);
             }
@@ -55,7 +54,7 @@ internal static class GetLinkQrCode
         // The image depends on the short URL alone, which never changes for a code.
         response.Headers.CacheControl = "public, max-age=86400";
         var svg = query.Format == "svg";
-        var image = Render(LinkResponse.ShortUrlOf(options.Value, code), query.Size ?? DefaultSize, svg);
+        var image = Render(domain.ShortUrl(code), query.Size ?? DefaultSize, svg);
         return TypedResults.File(image, svg ? "image/svg+xml" : "image/png");
     }
 

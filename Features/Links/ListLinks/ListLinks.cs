@@ -2,7 +2,6 @@ using Dapper;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.Options;
 using Shortlink.Infrastructure;
 using Shortlink.Infrastructure.Data;
 using Shortlink.Infrastructure.Web;
@@ -47,7 +46,7 @@ internal static class ListLinks
             .ProducesProblem(StatusCodes.Status400BadRequest);
 
     public static async Task<Results<Ok<Page>, ValidationProblem, ProblemHttpResult>> Handle(
-        [AsParameters] Query query, Databases databases, LinkCursor cursors, IOptions<ShortlinkOptions> options,
+        [AsParameters] Query query, Databases databases, LinkCursor cursors, ShortDomain domain,
         CancellationToken ct)
     {
         Guid? after = null;
@@ -65,7 +64,7 @@ internal static class ListLinks
         var rows = (await connection.QueryAsync<LinkRow>(new CommandDefinition(Sql(after, query),
             new
             {
-                Domain = options.Value.DefaultDomain(),
+                Domain = domain.Name,
                 After = after,
                 query.Tag,
                 Pattern = query.Q is null ? null : $"%{EscapeLike(query.Q)}%",
@@ -78,7 +77,7 @@ internal static class ListLinks
             rows.RemoveAt(limit);
         }
         var tags = await LinkSql.TagsOfAsync(connection, rows.ConvertAll(r => r.Id), ct);
-        var items = rows.ConvertAll(row => LinkResponse.From(row, tags[row.Id].ToArray(), options.Value));
+        var items = rows.ConvertAll(row => LinkResponse.From(row, tags[row.Id].ToArray(), domain));
         var next = hasMore ? cursors.Encode(rows[^1].Id, query.Tag, query.Q) : null;
         return TypedResults.Ok(new Page(items, next));
     }

@@ -1,7 +1,6 @@
 using Dapper;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 using Shortlink.Infrastructure;
 using Shortlink.Infrastructure.Data;
 using Shortlink.Infrastructure.Web;
@@ -59,7 +58,7 @@ internal static class UpdateLink
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
 
     public static async Task<Results<Ok<LinkResponse>, ValidationProblem, ProblemHttpResult>> Handle(
-        string code, Request request, Databases databases, IOptions<ShortlinkOptions> options, TimeProvider clock,
+        string code, Request request, Databases databases, ShortDomain domain, TimeProvider clock,
         CancellationToken ct)
     {
         const string update = """
@@ -74,7 +73,7 @@ internal static class UpdateLink
         }
         await using var connection = await databases.OpenForCodeAsync(code, ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        var current = await LinkSql.FindForUpdateAsync(connection, transaction, options.Value.DefaultDomain(), code, ct);
+        var current = await LinkSql.FindForUpdateAsync(connection, transaction, domain.Name, code, ct);
         if (current is null)
         {
             return Problems.LinkNotFound(code);
@@ -94,7 +93,7 @@ internal static class UpdateLink
         }
         var tags = await LinkSql.TagsOfAsync(connection, current.Id, ct, transaction);
         await transaction.CommitAsync(ct);
-        return TypedResults.Ok(LinkResponse.From(changed, tags, options.Value));
+        return TypedResults.Ok(LinkResponse.From(changed, tags, domain));
     }
 
     internal static LinkRow Apply(Request request, LinkRow current, DateTimeOffset now)

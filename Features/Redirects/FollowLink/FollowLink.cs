@@ -30,15 +30,16 @@ internal static class FollowLink
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status410Gone);
 
-    public static async Task<IResult> Handle(string code, HttpContext context, Databases databases,
-        IOptions<ShortlinkOptions> options, TimeProvider clock, CancellationToken ct)
+    public static async Task<IResult> Handle(string code, HttpContext context, Databases databases, ShortDomain domain,
+        IOptions<ShortlinkOptions> options, TimeProvider clock)
     {
+        var ct = context.RequestAborted;
         if (!LinkRules.IsPossibleCode(code))
         {
             return NotFound(context, code);
         }
         await using var connection = await databases.OpenForCodeAsync(code, ct);
-        var link = await LinkSql.FindAsync(connection, options.Value.DefaultDomain(), code, ct);
+        var link = await LinkSql.FindAsync(connection, domain.Name, code, ct);
         var now = clock.GetUtcNow().UtcDateTime;
         if (link is null || link.ValidFrom > now)
         {
