@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using Shortlink.Features.Links;
 using Shortlink.Features.Redirects;
 using Shortlink.Infrastructure;
@@ -6,13 +7,19 @@ using Shortlink.Infrastructure.Data;
 using Shortlink.Infrastructure.Telemetry;
 using Shortlink.Infrastructure.Web;
 
+// Before the host is built: a container health check must answer fast and needs no configuration.
+if (args is ["health", .. var healthArguments])
+{
+    return await HealthProbe.RunAsync(healthArguments.FirstOrDefault());
+}
+
 var builder = WebApplication.CreateBuilder(args);
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
 
 builder.Services.AddOptions<ShortlinkOptions>()
     .BindConfiguration(ShortlinkOptions.Section)
-    .ValidateDataAnnotations()
     .ValidateOnStart();
+builder.Services.AddSingleton<IValidateOptions<ShortlinkOptions>, ShortlinkOptionsValidator>();
 builder.AddTelemetry();
 builder.Services.AddData();
 builder.Services.AddWeb();
@@ -23,12 +30,13 @@ var app = builder.Build();
 if (args is ["migrate", ..])
 {
     await app.Services.GetRequiredService<Migrator>().MigrateAsync(CancellationToken.None);
-    return;
+    return 0;
 }
 
-app.UseExceptionHandler();
-app.UseStatusCodePages();
 app.UseRequestLogging();
+app.UseExceptionHandler();
+app.UseProblemStatusPages();
+app.UseRateLimiter();
 app.UseOpenApiDocuments();
 
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
@@ -37,6 +45,9 @@ app.MapPrometheusScrapingEndpoint("/metrics");
 app.MapLinks();
 FollowLink.Map(app);
 
+app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
+    "Short URLs start with {ShortUrlBase} (Shortlink:PublicBaseUrl)", app.Services.GetRequiredService<ShortDomain>().ShortUrl("")));
 await app.RunAsync();
+return 0;
 
 public partial class Program;

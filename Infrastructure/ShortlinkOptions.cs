@@ -1,8 +1,10 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using MySqlConnector;
 
 namespace Shortlink.Infrastructure;
 
-internal sealed class ShortlinkOptions
+internal sealed class ShortlinkOptions : IValidatableObject
 {
     public const string Section = "Shortlink";
 
@@ -10,15 +12,32 @@ internal sealed class ShortlinkOptions
     [Required, Url]
     public string PublicBaseUrl { get; set; } = "http://localhost:8080";
 
-    [Required]
+    [Required, ValidateObjectMembers]
     public DatabaseOptions Database { get; set; } = new();
 
-    [Required]
+    [Required, ValidateObjectMembers]
     public RedirectOptions Redirects { get; set; } = new();
 
-    [Required]
+    [Required, ValidateObjectMembers]
     public ApiOptions Api { get; set; } = new();
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        // The API's permits are taken from the same pool as the redirect's lookups: with at least as many
+        // permits as pooled connections, a burst of API calls could take every connection and stall redirects.
+        if (Database.PoolSize() is { } poolSize && Api.MaxConcurrentRequests >= poolSize)
+        {
+            yield return new ValidationResult(
+                $"Api:MaxConcurrentRequests ({Api.MaxConcurrentRequests}) must be below the database pool size " +
+                $"(Maximum Pool Size={poolSize}) so that redirects always find a connection.",
+                [$"{nameof(Api)}.{nameof(ApiOptions.MaxConcurrentRequests)}"]);
+        }
+    }
 }
+
+/// <summary>Validates nested sections too, which ValidateDataAnnotations alone never did.</summary>
+[OptionsValidator]
+internal sealed partial class ShortlinkOptionsValidator : IValidateOptions<ShortlinkOptions>;
 
 internal sealed class DatabaseOptions
 {
@@ -26,6 +45,18 @@ internal sealed class DatabaseOptions
     public string ConnectionString { get; set; } = "";
 
     public bool MigrateOnStartup { get; set; } = true;
+
+    public uint? PoolSize()
+    {
+        try
+        {
+            return new MySqlConnectionStringBuilder(ConnectionString).MaximumPoolSize;
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+    }
 }
 
 internal sealed class RedirectOptions
@@ -44,4 +75,12 @@ internal sealed class ApiOptions
 
     [Range(1024, 256 * 1024 * 1024)]
     public int MaxBulkBodyBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>API requests served at once; the rest wait in a queue.</summary>
+    [Range(1, 10_000)]
+    public int MaxConcurrentRequests { get; set; } = 32;
+
+    /// <summary>API requests that may wait for a permit; beyond it they are answered 503 with Retry-After.</summary>
+    [Range(0, 1_000_000)]
+    public int MaxQueuedRequests { get; set; } = 1000;
 }

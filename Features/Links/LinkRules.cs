@@ -122,7 +122,8 @@ internal static partial class LinkRules
         return builder.ToString();
     }
 
-    private static string PercentEncodeUnsafe(string part)
+    /// <summary>Percent-encodes (as UTF-8) what a URL cannot carry as it is: non-ASCII, spaces, quotes, &lt;&gt; and the like.</summary>
+    public static string PercentEncodeUnsafe(string part)
     {
         var builder = new StringBuilder(part.Length);
         Span<byte> utf8 = stackalloc byte[4];

@@ -62,6 +62,7 @@ internal static class LinkSql
 
     private const int RowsPerStatement = 250;
     private const int AttemptsForGeneratedCodes = 5;
+    private const int TransactionAttempts = 4;
 
     /// <summary>
     /// Inserts links in one transaction, many rows per statement. A duplicate key rolls back only the
@@ -69,32 +70,62 @@ internal static class LinkSql
     /// item alone and a generated code that collides is drawn again. Returns the stored link per
     /// draft, or null where its custom slug was taken.
     /// </summary>
+    /// <remarks>
+    /// Rows go in in the order of their codes, so concurrent inserts of overlapping codes mostly queue
+    /// behind each other's locks instead of deadlocking. When InnoDB still picks this transaction as a
+    /// deadlock victim, or a lock wait times out, the whole transaction runs again a few times after a
+    /// random pause; then the failure is the caller's (<see cref="IsContention"/>).
+    /// </remarks>
     public static async Task<IReadOnlyList<LinkRow?>> InsertAsync(MySqlConnection connection, IReadOnlyList<LinkDraft> drafts,
         CancellationToken ct)
     {
-        var stored = new LinkRow?[drafts.Count];
-        await using var transaction = await connection.BeginTransactionAsync(ct);
-        for (var offset = 0; offset < drafts.Count; offset += RowsPerStatement)
+        for (var attempt = 1; ; attempt++)
         {
-            var group = drafts.Skip(offset).Take(RowsPerStatement).ToList();
+            try
+            {
+                return await InsertInOneTransactionAsync(connection, drafts, ct);
+            }
+            catch (MySqlException ex) when (IsContention(ex) && attempt < TransactionAttempts)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(10, 60) * attempt), ct);
+            }
+        }
+    }
+
+    /// <summary>A deadlock or a lock wait timeout: nothing was written, and the same request may succeed when sent again.</summary>
+    public static bool IsContention(MySqlException exception) =>
+        exception.ErrorCode is MySqlErrorCode.LockDeadlock or MySqlErrorCode.LockWaitTimeout;
+
+    private static async Task<IReadOnlyList<LinkRow?>> InsertInOneTransactionAsync(MySqlConnection connection,
+        IReadOnlyList<LinkDraft> drafts, CancellationToken ct)
+    {
+        var stored = new LinkRow?[drafts.Count];
+        var inCodeOrder = Enumerable.Range(0, drafts.Count).OrderBy(i => drafts[i].Row.Code, StringComparer.Ordinal).ToArray();
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        for (var offset = 0; offset < inCodeOrder.Length; offset += RowsPerStatement)
+        {
+            var positions = inCodeOrder.Skip(offset).Take(RowsPerStatement).ToList();
+            var group = positions.ConvertAll(position => drafts[position]);
             try
             {
                 await InsertRowsAsync(connection, transaction, group.ConvertAll(d => d.Row), ct);
                 await InsertTagsAsync(connection, transaction, TagsOf(group), ct);
-                for (var i = 0; i < group.Count; i++)
+                foreach (var position in positions)
                 {
-                    stored[offset + i] = group[i].Row;
+                    stored[position] = drafts[position].Row;
                 }
             }
             catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.DuplicateKeyEntry)
             {
-                for (var i = 0; i < group.Count; i++)
+                foreach (var position in positions)
                 {
-                    stored[offset + i] = await InsertOneAsync(connection, transaction, group[i], ct);
+                    stored[position] = await InsertOneAsync(connection, transaction, drafts[position], ct);
                 }
             }
         }
-        await transaction.CommitAsync(ct);
+        // Once the rows are in, the commit is not given up because the client went away: what happens
+        // next (an idempotent response being kept) relies on knowing whether it happened.
+        await transaction.CommitAsync(CancellationToken.None);
         return stored;
     }
 

@@ -48,6 +48,7 @@ internal static class LinksEndpoints
         services.AddSingleton<IValidator<ListLinks.Query>, ListLinks.Validator>();
         services.AddSingleton<IValidator<UpdateLink.Request>, UpdateLink.Validator>();
         services.AddSingleton<IValidator<GetLinkQrCode.Query>, GetLinkQrCode.Validator>();
+        services.AddSingleton(_ => new GetLinkQrCode.Images());
         services.AddSingleton(provider => CreateCursor(
             provider.GetRequiredService<IOptions<ShortlinkOptions>>().Value,
             provider.GetRequiredService<ILogger<LinkCursor>>()));
@@ -59,7 +60,9 @@ internal static class LinksEndpoints
         var api = endpoints.ServiceProvider.GetRequiredService<IOptions<ShortlinkOptions>>().Value.Api;
         var group = endpoints.MapGroup("/api/v1/links")
             .WithTags("Links")
-            .WithRequestSizeLimit(api.MaxBodyBytes);
+            .WithRequestSizeLimit(api.MaxBodyBytes)
+            .WithApiConcurrency()
+            .ProducesProblems(CommonProblems.ServiceUnavailable, CommonProblems.InternalError);
         CreateLink.Map(group);
         CreateLinksBulk.Map(group, api.MaxBulkBodyBytes);
         ListLinks.Map(group);

@@ -2,6 +2,7 @@ using Dapper;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
+using Shortlink.Infrastructure.Telemetry;
 
 namespace Shortlink.Infrastructure.Data;
 
@@ -42,20 +43,26 @@ internal sealed class MigrateOnStartup(Migrator migrator, IOptions<ShortlinkOpti
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
-internal sealed class DatabaseReadyCheck(Migrator migrator) : IHealthCheck
+/// <summary>
+/// Ready when the database answers and has every embedded migration. An unreachable database goes to the
+/// outage log, which writes once per change of state rather than once per probe.
+/// </summary>
+internal sealed class DatabaseReadyCheck(Migrator migrator, Outages outages) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
         {
             var pending = await migrator.PendingMigrationsAsync(cancellationToken);
-            return pending == 0
+            outages.Database.Succeeded();
+            return pending.Count == 0
                 ? HealthCheckResult.Healthy()
-                : HealthCheckResult.Unhealthy($"{pending} migration(s) not applied");
+                : HealthCheckResult.Unhealthy($"migration(s) not applied: {string.Join(", ", pending)}");
         }
-        catch (MySqlException ex)
+        catch (Exception ex) when (DatabaseFailures.IsUnavailable(ex))
         {
-            return HealthCheckResult.Unhealthy("database unreachable", ex);
+            outages.Database.Failed(ex);
+            return HealthCheckResult.Unhealthy("database unreachable");
         }
     }
 }

@@ -11,8 +11,11 @@ internal sealed class Migrator(MySqlDataSource dataSource, ILogger<Migrator> log
     private const string ResourcePrefix = "Migrations.";
     private const string ChangelogTable = "schema_changelog";
 
-    private static readonly int VersionedScriptCount = typeof(Migrator).Assembly.GetManifestResourceNames()
-        .Count(name => name.StartsWith(ResourcePrefix + "V", StringComparison.Ordinal));
+    /// <summary>Versions of the embedded V&lt;version&gt;__&lt;name&gt;.sql scripts, as Evolve records them (1_1 becomes 1.1).</summary>
+    private static readonly string[] EmbeddedVersions = typeof(Migrator).Assembly.GetManifestResourceNames()
+        .Where(name => name.StartsWith(ResourcePrefix + "V", StringComparison.Ordinal) && name.Contains("__", StringComparison.Ordinal))
+        .Select(name => name[(ResourcePrefix.Length + 1)..name.IndexOf("__", StringComparison.Ordinal)].Replace('_', '.'))
+        .ToArray();
 
     public async Task MigrateAsync(CancellationToken ct)
     {
@@ -29,20 +32,23 @@ internal sealed class Migrator(MySqlDataSource dataSource, ILogger<Migrator> log
         logger.LogInformation("Database migrated: {AppliedCount} migration(s) applied now", evolve.NbMigration);
     }
 
-    public async Task<int> PendingMigrationsAsync(CancellationToken ct)
+    /// <summary>
+    /// The embedded versions the database has not applied successfully. Compared by version, not by count:
+    /// the changelog also holds Evolve's own marker rows, which are no migration.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> PendingMigrationsAsync(CancellationToken ct)
     {
-        const string sql = $"""
+        const string hasChangelog = $"""
             SELECT COUNT(*) FROM information_schema.tables
             WHERE table_schema = DATABASE() AND table_name = '{ChangelogTable}'
             """;
-        const string appliedSql = $"""
-            SELECT COUNT(DISTINCT version) FROM {ChangelogTable} WHERE success = 1 AND version IS NOT NULL
-            """;
+        const string applied = $"SELECT version FROM {ChangelogTable} WHERE success = 1 AND version IS NOT NULL";
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        var hasChangelog = await connection.ExecuteScalarAsync<int>(new CommandDefinition(sql, cancellationToken: ct)) > 0;
-        var applied = hasChangelog
-            ? await connection.ExecuteScalarAsync<int>(new CommandDefinition(appliedSql, cancellationToken: ct))
-            : 0;
-        return Math.Max(0, VersionedScriptCount - applied);
+        if (await connection.ExecuteScalarAsync<int>(new CommandDefinition(hasChangelog, cancellationToken: ct)) == 0)
+        {
+            return EmbeddedVersions;
+        }
+        var appliedVersions = await connection.QueryAsync<string>(new CommandDefinition(applied, cancellationToken: ct));
+        return EmbeddedVersions.Except(appliedVersions, StringComparer.Ordinal).ToList();
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Diagnostics;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using Serilog;
@@ -18,6 +19,7 @@ internal static class TelemetryExtensions
     {
         builder.Services.AddSerilog((services, logger) => logger
             .ReadFrom.Configuration(builder.Configuration)
+            .ReadFrom.Services(services)
             .Enrich.FromLogContext()
             .WriteTo.Console(new ExpressionTemplate(
                 "{ {timestamp: @t, level: @l, message: @m, trace_id: @tr, span_id: @sp, exception: @x, ..@p} }\n")));
@@ -30,15 +32,28 @@ internal static class TelemetryExtensions
         return builder;
     }
 
+    /// <summary>
+    /// One line per request with the status the client really got, so it must wrap the exception handler.
+    /// </summary>
     public static IApplicationBuilder UseRequestLogging(this IApplicationBuilder app) =>
         app.UseSerilogRequestLogging(options =>
         {
             options.MessageTemplate = "HTTP {RequestMethod} {RouteTemplate} responded {StatusCode} in {Elapsed:0.000} ms";
             options.EnrichDiagnosticContext = (diagnostics, http) =>
-                diagnostics.Set("RouteTemplate", (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(unmatched)");
-            options.GetLevel = (http, _, exception) =>
-                Unlogged.Contains(http.Request.Path.Value ?? "") ? LogEventLevel.Verbose
-                : exception is not null || http.Response.StatusCode >= 500 ? LogEventLevel.Error
-                : LogEventLevel.Information;
+            {
+                // After an exception the handler has cleared the endpoint; its feature still knows it.
+                var endpoint = http.GetEndpoint() ?? http.Features.Get<IExceptionHandlerFeature>()?.Endpoint;
+                diagnostics.Set("RouteTemplate", (endpoint as RouteEndpoint)?.RoutePattern.RawText ?? "(unmatched)");
+            };
+            options.GetLevel = (http, _, exception) => LevelOf(http.Request.Path.Value, http.Response.StatusCode, exception);
         });
+
+    /// <summary>
+    /// A client's mistake (4xx) or its abort (499) is normal traffic, not an error: otherwise anyone could
+    /// fill the error log and trip alerts. A 503 is logged once per outage by <see cref="Outages"/>.
+    /// </summary>
+    internal static LogEventLevel LevelOf(string? path, int status, Exception? exception) =>
+        Unlogged.Contains(path ?? "") ? LogEventLevel.Verbose
+        : exception is not null || (status >= 500 && status != StatusCodes.Status503ServiceUnavailable) ? LogEventLevel.Error
+        : LogEventLevel.Information;
 }

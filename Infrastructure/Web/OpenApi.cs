@@ -21,7 +21,10 @@ internal static class OpenApiExtensions
             settings.Title = "Shortlink API";
             settings.Version = "v1";
             settings.Description = "Short links, their redirects and QR codes. Errors are RFC 9457 problem documents " +
-                                   "with stable type URIs (urn:shortlink:problem:*).";
+                                   "with stable type URIs (urn:shortlink:problem:*); each error response lists its types in " +
+                                   "x-problem-types. Kestrel refuses a few requests before the service sees them, with a " +
+                                   "status and no body: 400 (a malformed request line or a NUL byte in the path), 414 (a " +
+                                   "request line over 8 KiB) and 431 (headers over 32 KiB).";
             settings.SchemaSettings.SchemaNameGenerator = new SliceSchemaNames();
             MapPatchFields(settings.SchemaSettings.TypeMappers);
             settings.SchemaSettings.SchemaProcessors.Add(new AlwaysPresentProperties());
@@ -98,20 +101,27 @@ internal static class OpenApiExtensions
         }
     }
 
-    /// <summary>Problem responses are application/problem+json; file responses name their media types; every response says what it means.</summary>
+    /// <summary>
+    /// Problem responses are application/problem+json (and text/html where a browser gets a page), list
+    /// the problem types they carry in x-problem-types, and every response says what it means.
+    /// </summary>
     private sealed class ResponsesProcessor : IOperationProcessor
     {
         public bool Process(OperationProcessorContext context)
         {
-            var metadata = context is AspNetCoreOperationProcessorContext aspNet
-                ? aspNet.ApiDescription.ActionDescriptor.EndpointMetadata
-                : [];
+            var metadata = MetadataOf(context);
+            var problemTypes = ProblemTypesOf(metadata);
+            var htmlStatuses = metadata.OfType<HtmlPageResponses>().SelectMany(pages => pages.Statuses).ToHashSet();
             foreach (var (status, response) in context.OperationDescription.Operation.Responses)
             {
                 var code = int.Parse(status, System.Globalization.CultureInfo.InvariantCulture);
                 if (code >= 400 && response.Content.Remove("application/json", out var problem))
                 {
                     response.Content["application/problem+json"] = problem;
+                }
+                if (htmlStatuses.Contains(code))
+                {
+                    response.Content["text/html"] = new OpenApiMediaType { Schema = new JsonSchema { Type = JsonObjectType.String } };
                 }
                 if (response.Content.Count == 0)
                 {
@@ -126,10 +136,24 @@ internal static class OpenApiExtensions
                         };
                     }
                 }
+                var types = problemTypes.Where(type => type.Status == code).Select(type => type.Uri).ToList();
+                if (types.Count > 0)
+                {
+                    response.ExtensionData ??= new Dictionary<string, object?>();
+                    response.ExtensionData["x-problem-types"] = types;
+                }
                 if (string.IsNullOrEmpty(response.Description))
                 {
-                    response.Description = Describe(code);
+                    response.Description = Describe(code) + (types.Count > 0 ? "; type " + string.Join(" or ", types) : "");
                 }
+            }
+            // A group's declarations come first in the metadata; readers expect responses in status order.
+            var responses = context.OperationDescription.Operation.Responses;
+            var inStatusOrder = responses.OrderBy(response => response.Key, StringComparer.Ordinal).ToList();
+            responses.Clear();
+            foreach (var (status, response) in inStatusOrder)
+            {
+                responses[status] = response;
             }
             return true;
         }
@@ -140,16 +164,28 @@ internal static class OpenApiExtensions
             201 => "Created; Location names the new resource",
             204 => "Done; no content",
             301 or 302 or 307 or 308 => "Redirect; Location is the target",
-            400 => "The request is not valid (problem+json, per-field errors)",
+            304 => "Not modified: the If-None-Match ETag still matches",
+            400 => "The request is not valid",
             404 => "Not found",
+            405 => "Method not allowed",
+            408 => "The request body did not arrive in time",
             409 => "Conflict",
             410 => "Gone: expired or visit limit reached",
             413 => "The body exceeds the endpoint's size limit",
             415 => "The body is not JSON",
             422 => "The Idempotency-Key was used for a different request",
+            500 => "A bug; quote the traceId",
+            503 => "The database or the API queue is saturated or down; retry after Retry-After seconds",
             _ => $"HTTP {status}",
         };
     }
+
+    private static IList<object> MetadataOf(OperationProcessorContext context) =>
+        context is AspNetCoreOperationProcessorContext aspNet ? aspNet.ApiDescription.ActionDescriptor.EndpointMetadata : [];
+
+    /// <summary>Declared types in the order they were declared (a group's first), without repeats.</summary>
+    private static List<ProblemType> ProblemTypesOf(IList<object> metadata) =>
+        metadata.OfType<ProblemResponses>().SelectMany(declared => declared.Types).Distinct().ToList();
 
     private sealed class IdempotencyHeaderProcessor : IOperationProcessor
     {
@@ -198,56 +234,38 @@ internal static class OpenApiExtensions
                     }
                 }
             }
+            var problemTypes = ProblemTypesOf(MetadataOf(context));
             foreach (var (status, response) in operation.Responses)
             {
-                if (int.TryParse(status, out var code) && code >= 400)
+                if (int.TryParse(status, out var code) && code >= 400
+                    && response.Content.TryGetValue("application/problem+json", out var media)
+                    && (code == CommonProblems.ValidationFailed.Status && problemTypes.Contains(CommonProblems.ValidationFailed)
+                        ? CommonProblems.ValidationFailed
+                        : problemTypes.FirstOrDefault(type => type.Status == code)) is { } type)
                 {
-                    foreach (var media in response.Content.Values)
-                    {
-                        media.Example ??= ProblemExample(code);
-                    }
+                    media.Example ??= ProblemExample(type);
                 }
             }
             return true;
         }
 
-        private static object ProblemExample(int status) => status switch
-        {
-            400 => new
+        private static object ProblemExample(ProblemType type) => type == CommonProblems.ValidationFailed
+            ? new
             {
-                type = ProblemTypes.ValidationFailed,
-                title = "The request is not valid",
-                status,
+                type = type.Uri,
+                title = type.Title,
+                status = type.Status,
                 detail = "One or more fields failed validation; see errors.",
                 errors = new Dictionary<string, string[]> { ["url"] = ["The URL must be absolute and start with http:// or https://."] },
                 traceId = "4bf92f3577b34da6a3ce929d0e0e4736",
-            },
-            _ => new
+            }
+            : new
             {
-                type = status switch
-                {
-                    404 => ProblemTypes.LinkNotFound,
-                    409 => ProblemTypes.SlugTaken,
-                    410 => ProblemTypes.LinkExpired,
-                    413 => ProblemTypes.PayloadTooLarge,
-                    415 => ProblemTypes.UnsupportedMediaType,
-                    422 => ProblemTypes.IdempotencyKeyReused,
-                    _ => ProblemTypes.InternalError,
-                },
-                title = status switch
-                {
-                    404 => "Link not found",
-                    409 => "The slug is taken",
-                    410 => "The link has expired",
-                    413 => "The request body is too large",
-                    415 => "Unsupported media type",
-                    422 => "The Idempotency-Key was used for a different request",
-                    _ => "An unexpected error occurred",
-                },
-                status,
+                type = type.Uri,
+                title = type.Title,
+                status = type.Status,
                 detail = "What went wrong, in words a client developer can act on.",
                 traceId = "4bf92f3577b34da6a3ce929d0e0e4736",
-            },
-        };
+            };
     }
 }

@@ -25,10 +25,23 @@ internal sealed class PatchJsonConverterFactory : JsonConverterFactory
     {
         public override bool HandleNull => true;
 
-        public override Patch<T> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            reader.TokenType == JsonTokenType.Null
-                ? new Patch<T>(true, default)
-                : new Patch<T>(true, JsonSerializer.Deserialize<T>(ref reader, options));
+        public override Patch<T> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            if (reader.TokenType == JsonTokenType.Null)
+            {
+                return new Patch<T>(true, default);
+            }
+            try
+            {
+                return new Patch<T>(true, JsonSerializer.Deserialize<T>(ref reader, options));
+            }
+            catch (JsonException nested) when (nested.Path is not null)
+            {
+                // The nested read knows its path only from this value on ("$[1]"); rethrown without a
+                // path, the failure gets this field's ("$.tags") and JsonFailures joins the two.
+                throw new JsonException(null, nested);
+            }
+        }
 
         public override void Write(Utf8JsonWriter writer, Patch<T> value, JsonSerializerOptions options) =>
             JsonSerializer.Serialize(writer, value.Value, options);

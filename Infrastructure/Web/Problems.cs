@@ -1,105 +1,169 @@
 using System.Diagnostics;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using Shortlink.Infrastructure.Telemetry;
+using JsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
 
 namespace Shortlink.Infrastructure.Web;
 
-/// <summary>The stable RFC 9457 problem types of the API; the README lists them.</summary>
-internal static class ProblemTypes
+/// <summary>
+/// A stable RFC 9457 problem type: the URI clients branch on, the status it is answered with and its
+/// title. Features declare their own beside their slices (LinkProblems); the README lists them all.
+/// </summary>
+internal sealed record ProblemType(string Name, int Status, string Title)
 {
-    private const string Prefix = "urn:shortlink:problem:";
-    public const string ValidationFailed = Prefix + "validation-failed";
-    public const string MalformedRequest = Prefix + "malformed-request";
-    public const string InvalidCursor = Prefix + "invalid-cursor";
-    public const string UnsupportedMediaType = Prefix + "unsupported-media-type";
-    public const string PayloadTooLarge = Prefix + "payload-too-large";
-    public const string SlugTaken = Prefix + "slug-taken";
-    public const string IdempotencyKeyReused = Prefix + "idempotency-key-reused";
-    public const string IdempotencyKeyInUse = Prefix + "idempotency-key-in-use";
-    public const string LinkNotFound = Prefix + "link-not-found";
-    public const string LinkExpired = Prefix + "link-expired";
-    public const string VisitLimitReached = Prefix + "visit-limit-reached";
-    public const string NotFound = Prefix + "not-found";
-    public const string MethodNotAllowed = Prefix + "method-not-allowed";
-    public const string InternalError = Prefix + "internal-error";
+    public const string UriPrefix = "urn:shortlink:problem:";
 
-    public static string ForStatus(int status) => status switch
+    public string Uri => UriPrefix + Name;
+}
+
+/// <summary>Problem types that any endpoint can answer, whatever its feature.</summary>
+internal static class CommonProblems
+{
+    public static readonly ProblemType ValidationFailed = new("validation-failed", 400, "The request is not valid");
+    public static readonly ProblemType MalformedRequest = new("malformed-request", 400, "The request could not be read");
+    public static readonly ProblemType NotFound = new("not-found", 404, "Not found");
+    public static readonly ProblemType MethodNotAllowed = new("method-not-allowed", 405, "Method not allowed");
+    public static readonly ProblemType RequestTimeout = new("request-timeout", 408, "The request did not arrive in time");
+    public static readonly ProblemType PayloadTooLarge = new("payload-too-large", 413, "The request body is too large");
+    public static readonly ProblemType UnsupportedMediaType = new("unsupported-media-type", 415, "Unsupported media type");
+    public static readonly ProblemType InternalError = new("internal-error", 500, "An unexpected error occurred");
+    public static readonly ProblemType ServiceUnavailable = new("service-unavailable", 503, "The service cannot answer right now");
+
+    /// <summary>The type of an answer that carries a status alone (routing, Kestrel, the body reader).</summary>
+    public static ProblemType? ForStatus(int status) => status switch
     {
-        StatusCodes.Status400BadRequest => MalformedRequest,
-        StatusCodes.Status404NotFound => NotFound,
-        StatusCodes.Status405MethodNotAllowed => MethodNotAllowed,
-        StatusCodes.Status413PayloadTooLarge => PayloadTooLarge,
-        StatusCodes.Status415UnsupportedMediaType => UnsupportedMediaType,
+        400 => MalformedRequest,
+        404 => NotFound,
+        405 => MethodNotAllowed,
+        408 => RequestTimeout,
+        413 => PayloadTooLarge,
+        415 => UnsupportedMediaType,
+        503 => ServiceUnavailable,
         >= 500 => InternalError,
-        _ => "about:blank",
+        _ => null,
     };
 }
 
 internal static class Problems
 {
-    public static ProblemHttpResult Of(int status, string type, string title, string detail,
-        IDictionary<string, object?>? extensions = null) =>
-        TypedResults.Problem(detail, statusCode: status, title: title, type: type, extensions: extensions);
-
-    public static ProblemHttpResult LinkNotFound(string code) =>
-        Of(StatusCodes.Status404NotFound, ProblemTypes.LinkNotFound, "Link not found",
-            $"No link with code '{code}' exists.");
+    public static ProblemHttpResult Of(ProblemType type, string detail, IDictionary<string, object?>? extensions = null) =>
+        TypedResults.Problem(detail, statusCode: type.Status, title: type.Title, type: type.Uri, extensions: extensions);
 
     public static IServiceCollection AddProblems(this IServiceCollection services)
     {
-        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
-        {
-            var problem = context.ProblemDetails;
-            var status = problem.Status ?? context.HttpContext.Response.StatusCode;
-            if (problem.Type is null || problem.Type.StartsWith("https://tools.ietf.org/", StringComparison.Ordinal))
-            {
-                problem.Type = ProblemTypes.ForStatus(status);
-            }
-            if (problem is HttpValidationProblemDetails && problem.Type == ProblemTypes.MalformedRequest)
-            {
-                problem.Type = ProblemTypes.ValidationFailed;
-                problem.Title = "The request is not valid";
-                problem.Detail ??= "One or more fields failed validation; see errors.";
-            }
-            problem.Extensions["traceId"] = Activity.Current?.TraceId.ToString() ?? context.HttpContext.TraceIdentifier;
-        });
+        // Registered before AddProblemDetails, so that it comes first and the framework's writer,
+        // which gives up when Accept does not name JSON, is never asked.
+        services.AddSingleton<IProblemDetailsWriter, ProblemJsonWriter>();
+        services.AddProblemDetails();
         services.AddExceptionHandler<ProblemExceptionHandler>();
         return services;
     }
+
+    /// <summary>
+    /// Answers the bodiless errors of routing and of the server (404, 405, 408, 413, 415) in the one
+    /// error format, or as a small page for a browser that opened a visitor-facing path.
+    /// </summary>
+    public static IApplicationBuilder UseProblemStatusPages(this IApplicationBuilder app) =>
+        app.UseStatusCodePages(async context =>
+        {
+            var http = context.HttpContext;
+            var status = http.Response.StatusCode;
+            var type = CommonProblems.ForStatus(status);
+            http.Response.Headers.Vary = "Accept";
+            if (!http.Request.Path.StartsWithSegments("/api") && ErrorPage.IsWanted(http.Request))
+            {
+                await ErrorPage.WriteAsync(http, status, type?.Title ?? "Error", status == StatusCodes.Status404NotFound
+                    ? "There is nothing at this address." : "The request could not be answered.");
+                return;
+            }
+            await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = http,
+                ProblemDetails = new ProblemDetails
+                {
+                    Status = status,
+                    Type = type?.Uri,
+                    Title = type?.Title,
+                    Detail = status switch
+                    {
+                        404 => "No endpoint answers this path; /openapi/v1.json lists them.",
+                        405 => $"This path answers {http.Response.Headers.Allow} only.",
+                        408 => "The request body did not arrive in time.",
+                        _ => null,
+                    },
+                },
+            });
+        });
 }
 
 /// <summary>
-/// Turns request-reading failures into precise 4xx problems and anything else into a 500 that
-/// carries a trace id but never a stack trace or SQL.
+/// Writes every problem as application/problem+json, whatever the request's Accept header says: the
+/// API has one error format, and a client that asked for something else still gets it rather than
+/// text. Fills what a result left open: the type (from the status), the title and the trace id.
 /// </summary>
-internal sealed partial class ProblemExceptionHandler(IProblemDetailsService problemDetails, ILogger<ProblemExceptionHandler> logger)
-    : IExceptionHandler
+internal sealed class ProblemJsonWriter(IOptions<JsonOptions> json) : IProblemDetailsWriter
+{
+    public bool CanWrite(ProblemDetailsContext context) => true;
+
+    public ValueTask WriteAsync(ProblemDetailsContext context)
+    {
+        var http = context.HttpContext;
+        var problem = context.ProblemDetails;
+        var status = problem.Status ??= http.Response.StatusCode;
+        if (problem.Type is null or "about:blank" || problem.Type.StartsWith("https://tools.ietf.org/", StringComparison.Ordinal))
+        {
+            var type = problem is HttpValidationProblemDetails ? CommonProblems.ValidationFailed : CommonProblems.ForStatus(status);
+            problem.Type = type?.Uri ?? "about:blank";
+            problem.Title = type?.Title ?? problem.Title;
+            if (problem is HttpValidationProblemDetails)
+            {
+                problem.Detail ??= "One or more fields failed validation; see errors.";
+            }
+        }
+        problem.Title ??= ReasonPhrase(status);
+        problem.Extensions["traceId"] = Activity.Current?.TraceId.ToString() ?? http.TraceIdentifier;
+        http.Response.StatusCode = status;
+        return new ValueTask(http.Response.WriteAsJsonAsync(problem, problem.GetType(), json.Value.SerializerOptions,
+            "application/problem+json", http.RequestAborted));
+    }
+
+    private static string ReasonPhrase(int status) =>
+        Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } phrase ? phrase : $"HTTP {status}";
+}
+
+/// <summary>
+/// Turns request-reading failures into precise 4xx problems, an unreachable or saturated database into
+/// 503 with Retry-After, and anything else into a 500 that carries a trace id but never a stack trace
+/// or SQL. Aborted requests never get here: the exception handler middleware answers them 499.
+/// </summary>
+internal sealed class ProblemExceptionHandler(IProblemDetailsService problemDetails, Outages outages,
+    ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        var problem = exception switch
+        ProblemDetails problem;
+        if (exception is BadHttpRequestException bad)
         {
-            BadHttpRequestException bad => FromBadRequest(bad),
-            _ => null,
-        };
-        if (problem is null)
+            problem = RequestProblems.From(bad);
+        }
+        else if (Data.DatabaseFailures.IsUnavailable(exception))
         {
-            if (httpContext.RequestAborted.IsCancellationRequested)
-            {
-                return true;
-            }
-            logger.LogError(exception, "Unhandled exception on {Method} {Route}", httpContext.Request.Method,
-                (httpContext.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText);
-            problem = new ProblemDetails
-            {
-                Status = StatusCodes.Status500InternalServerError,
-                Type = ProblemTypes.InternalError,
-                Title = "An unexpected error occurred",
-                Detail = "The error was logged; quote the traceId when reporting it.",
-            };
+            outages.Database.Failed(exception);
+            httpContext.Response.Headers.RetryAfter = Outages.RetryAfterSeconds;
+            problem = Problem(CommonProblems.ServiceUnavailable,
+                "The database is unavailable or saturated; retry after the number of seconds in Retry-After.");
+        }
+        else
+        {
+            var where = httpContext.Features.Get<IExceptionHandlerPathFeature>();
+            logger.LogError(exception, "Unhandled exception on {RequestMethod} {RequestPath} ({RouteTemplate})",
+                httpContext.Request.Method, where?.Path ?? httpContext.Request.Path.Value,
+                (where?.Endpoint as RouteEndpoint)?.RoutePattern.RawText ?? "(unmatched)");
+            problem = Problem(CommonProblems.InternalError, "The error was logged; quote the traceId when reporting it.");
         }
         httpContext.Response.StatusCode = problem.Status!.Value;
         return await problemDetails.TryWriteAsync(new ProblemDetailsContext
@@ -110,38 +174,35 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         });
     }
 
-    private static ProblemDetails FromBadRequest(BadHttpRequestException exception)
+    private static ProblemDetails Problem(ProblemType type, string detail) =>
+        new() { Status = type.Status, Type = type.Uri, Title = type.Title, Detail = detail };
+}
+
+/// <summary>What a client did wrong while its request was read, named as precisely as the failure allows.</summary>
+internal static partial class RequestProblems
+{
+    public static ProblemDetails From(BadHttpRequestException exception)
     {
-        var status = exception.StatusCode;
-        if (status == StatusCodes.Status413PayloadTooLarge)
-        {
-            return new ProblemDetails
-            {
-                Status = status,
-                Type = ProblemTypes.PayloadTooLarge,
-                Title = "The request body is too large",
-                Detail = "The request body exceeds the limit for this endpoint; see the README for the limits.",
-            };
-        }
-        if (status == StatusCodes.Status415UnsupportedMediaType)
-        {
-            return new ProblemDetails
-            {
-                Status = status,
-                Type = ProblemTypes.UnsupportedMediaType,
-                Title = "Unsupported media type",
-                Detail = "Send the body as application/json.",
-            };
-        }
         var json = FindInner<JsonException>(exception);
+        var type = exception.StatusCode switch
+        {
+            StatusCodes.Status413PayloadTooLarge => CommonProblems.PayloadTooLarge,
+            StatusCodes.Status415UnsupportedMediaType => CommonProblems.UnsupportedMediaType,
+            StatusCodes.Status408RequestTimeout => CommonProblems.RequestTimeout,
+            _ => CommonProblems.MalformedRequest,
+        };
         var problem = new ProblemDetails
         {
-            Status = StatusCodes.Status400BadRequest,
-            Type = ProblemTypes.MalformedRequest,
-            Title = "The request could not be read",
-            Detail = json is null ? RequestFailure(exception) : JsonFailure(json),
+            Status = type.Status,
+            Type = type.Uri,
+            Title = type.Title,
+            Detail = type == CommonProblems.PayloadTooLarge
+                ? "The request body exceeds the limit for this endpoint; see the README for the limits."
+                : type == CommonProblems.UnsupportedMediaType ? "Send the body as application/json."
+                : type == CommonProblems.RequestTimeout ? "The request body did not arrive in time."
+                : json is null ? RequestFailure(exception) : JsonFailures.Describe(json),
         };
-        if (json?.Path is { Length: > 0 } path)
+        if (json is not null && JsonFailures.PathOf(json) is { Length: > 0 } path)
         {
             problem.Extensions["path"] = path;
         }
@@ -159,23 +220,8 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             : "A route, query or header value has the wrong format.";
     }
 
-    [GeneratedRegex("""^Failed to bind parameter "[^"]*?(?<name>\w+)" from""")]
-    private static partial Regex BindFailure();
-
-    // System.Text.Json messages name .NET types; clients get the JSON path and what went wrong instead.
-    private static string JsonFailure(JsonException exception)
-    {
-        var where = string.IsNullOrEmpty(exception.Path) || exception.Path == "$" ? "the body" : exception.Path;
-        if (exception.Message.Contains("could not be mapped", StringComparison.Ordinal))
-        {
-            return $"Unknown field at {where}; the schema in /openapi/v1.json lists the accepted fields.";
-        }
-        if (exception.Message.Contains("could not be converted", StringComparison.Ordinal))
-        {
-            return $"The value at {where} has the wrong type.";
-        }
-        return $"The body is not valid JSON (at {where}, line {exception.LineNumber + 1}, byte {exception.BytePositionInLine + 1}).";
-    }
+    [System.Text.RegularExpressions.GeneratedRegex("""^Failed to bind parameter "[^"]*?(?<name>\w+)" from""")]
+    private static partial System.Text.RegularExpressions.Regex BindFailure();
 
     private static T? FindInner<T>(Exception exception) where T : Exception
     {

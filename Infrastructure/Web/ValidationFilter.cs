@@ -8,7 +8,8 @@ internal static class ValidationFilterExtensions
     public static RouteHandlerBuilder Validate<T>(this RouteHandlerBuilder builder) =>
         builder
             .AddEndpointFilter<ValidationFilter<T>>()
-            .ProducesValidationProblem();
+            .ProducesValidationProblem()
+            .ProducesProblems(CommonProblems.ValidationFailed, CommonProblems.MalformedRequest);
 }
 
 internal sealed class ValidationFilter<T>(IValidator<T> validator) : IEndpointFilter
@@ -18,8 +19,7 @@ internal sealed class ValidationFilter<T>(IValidator<T> validator) : IEndpointFi
         var argument = context.Arguments.OfType<T>().FirstOrDefault();
         if (argument is null)
         {
-            return Problems.Of(StatusCodes.Status400BadRequest, ProblemTypes.MalformedRequest,
-                "The request could not be read", "The request body is missing.");
+            return Problems.Of(CommonProblems.MalformedRequest, "The request body is missing.");
         }
         var result = await validator.ValidateAsync(argument, context.HttpContext.RequestAborted);
         return result.IsValid

@@ -1,8 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using FluentValidation;
 using Microsoft.Extensions.Options;
+using Shortlink.Infrastructure.Telemetry;
 
 namespace Shortlink.Infrastructure.Web;
 
@@ -10,19 +10,15 @@ internal static class WebExtensions
 {
     public static IServiceCollection AddWeb(this IServiceCollection services)
     {
-        services.ConfigureHttpJsonOptions(options =>
-        {
-            // Unknown fields are refused, so a misspelt "expiresAt" cannot pass silently as "no expiry".
-            options.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
-            options.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
-            options.SerializerOptions.MaxDepth = 16;
-        });
+        services.ConfigureHttpJsonOptions(options => StrictJson.Apply(options.SerializerOptions));
         // Binding failures reach ProblemExceptionHandler, which says precisely what was wrong.
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.AddProblems();
         services.AddIdempotency();
+        services.AddApiConcurrency();
         services.AddOpenApi();
         services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<Outages>();
         services.AddSingleton(provider =>
             new ShortDomain(provider.GetRequiredService<IOptions<ShortlinkOptions>>().Value.PublicBaseUrl));
         return services;

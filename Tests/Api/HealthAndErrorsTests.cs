@@ -21,24 +21,80 @@ public sealed class HealthAndErrorsTests : ApiTestBase
     }
 
     [Test]
-    public async Task Metrics_are_served_in_prometheus_format()
+    public async Task Metrics_count_created_links_and_redirects()
     {
         await CreateLinkAsync(new { url = "https://example.com/metrics", slug = "metered" });
         (await Http.GetAsync("/metered")).Dispose();
-        var metrics = await Http.GetStringAsync("/metrics");
+        var before = await Http.GetStringAsync("/metrics");
+        await CreateLinkAsync(new { url = "https://example.com/metrics-2", slug = "metered-2" });
+        (await Http.GetAsync("/metered")).Dispose();
+        (await Http.GetAsync("/metered-2")).Dispose();
+        const string redirected = "http_response_status_code=\"302\"";
+        // The exporter keeps a scrape for a moment: wait until one is taken after the requests.
+        var after = before;
+        await Eventually.TrueAsync(async () =>
+        {
+            after = await Http.GetStringAsync("/metrics");
+            return Sample(after, "shortlink_redirects_total", redirected) > Sample(before, "shortlink_redirects_total", redirected);
+        });
         Assert.Multiple(() =>
         {
-            Assert.That(metrics, Does.Contain("shortlink_links_created_total"));
-            Assert.That(metrics, Does.Contain("shortlink_redirects_total"));
-            Assert.That(metrics, Does.Contain("http_server_request_duration_seconds_bucket"));
+            Assert.That(Sample(after, "shortlink_links_created_total") - Sample(before, "shortlink_links_created_total"), Is.EqualTo(1));
+            Assert.That(Sample(after, "shortlink_redirects_total", redirected) - Sample(before, "shortlink_redirects_total", redirected),
+                Is.EqualTo(2));
+            Assert.That(after, Does.Contain("http_server_request_duration_seconds_bucket"));
         });
     }
+
+    /// <summary>The value of a sample in the Prometheus text format, found by its name and one of its labels.</summary>
+    private static double Sample(string metrics, string name, string label = "") =>
+        double.Parse(metrics.Split('\n').First(line => line.StartsWith(name + "{", StringComparison.Ordinal) && line.Contains(label, StringComparison.Ordinal))
+            .Split(' ')[^1], System.Globalization.CultureInfo.InvariantCulture);
 
     [Test]
     public async Task Unknown_routes_answer_a_404_problem()
     {
         using var response = await Http.GetAsync("/api/v1/nothing/here");
         await AssertProblemAsync(response, HttpStatusCode.NotFound, "urn:shortlink:problem:not-found");
+    }
+
+    [TestCase("GET", "/a/b/c", null, 404)]
+    [TestCase("GET", "/a/b/c", "application/xml", 404)]
+    [TestCase("GET", "/api/v1/nothing", "text/html", 404)]
+    [TestCase("POST", "/abc", null, 405)]
+    [TestCase("POST", "/abc", "application/xml", 405)]
+    [TestCase("PUT", "/api/v1/links/abc", "text/html", 405)]
+    public async Task Unmatched_requests_answer_the_one_problem_model_whatever_the_accept_header(string method, string path, string? accept, int status)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        if (accept is not null)
+        {
+            request.Headers.Accept.ParseAdd(accept);
+        }
+        using var response = await Http.SendAsync(request);
+        var problem = await AssertProblemAsync(response, (HttpStatusCode)status,
+            status == 404 ? "urn:shortlink:problem:not-found" : "urn:shortlink:problem:method-not-allowed");
+        Assert.Multiple(() =>
+        {
+            Assert.That(problem.GetProperty("detail").GetString(), Is.Not.Empty);
+            Assert.That(response.Headers.Vary, Is.EqualTo(new[] { "Accept" }));
+        });
+    }
+
+    [TestCase("GET", "/a/b/c", 404)]
+    [TestCase("POST", "/abc", 405)]
+    public async Task A_browser_gets_a_page_for_an_unmatched_visitor_path(string method, string path, int status)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        request.Headers.Accept.ParseAdd("text/html,application/xhtml+xml,*/*;q=0.8");
+        using var response = await Http.SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That((int)response.StatusCode, Is.EqualTo(status));
+            Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("text/html"));
+            Assert.That(body, Does.StartWith("<!doctype html>").And.Not.Contain("Status Code:"));
+        });
     }
 
     [Test]
@@ -49,7 +105,10 @@ public sealed class HealthAndErrorsTests : ApiTestBase
     }
 }
 
-/// <summary>A service whose database is unreachable: readiness fails and requests get a 500 problem without internals.</summary>
+/// <summary>
+/// A service whose database is unreachable: readiness fails, and requests get 503 with Retry-After (the
+/// database is down, nothing is wrong with the request), logged once rather than once per request.
+/// </summary>
 public sealed class UnreachableDatabaseTests
 {
     private ShortlinkApp app = null!;
@@ -60,7 +119,10 @@ public sealed class UnreachableDatabaseTests
     {
         app = new ShortlinkApp("Server=127.0.0.1;Port=1;User ID=nobody;Password=secret-password;Database=none;Connection Timeout=1",
             new Dictionary<string, string?> { ["Shortlink:Database:MigrateOnStartup"] = "false" });
-        http = app.CreateClient();
+        var port = Ports.FreeLoopbackPort();
+        app.UseKestrel(port);
+        app.StartServer();
+        http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
     }
 
     [OneTimeTearDown]
@@ -77,20 +139,67 @@ public sealed class UnreachableDatabaseTests
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
     }
 
-    [Test]
-    public async Task A_database_failure_is_a_500_problem_with_a_trace_id_and_no_internals()
+    [TestCase("/api/v1/links")]
+    [TestCase("/api/v1/links/some-code")]
+    [TestCase("/some-code")]
+    public async Task A_database_that_is_down_is_a_503_with_retry_after_and_no_internals(string path)
     {
-        using var response = await http.GetAsync("/api/v1/links");
+        using var response = await http.GetAsync(path);
         var body = await response.Content.ReadAsStringAsync();
         var problem = JsonDocument.Parse(body).RootElement;
         Assert.Multiple(() =>
         {
-            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.InternalServerError));
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+            Assert.That(response.Headers.RetryAfter?.Delta, Is.EqualTo(TimeSpan.FromSeconds(2)));
             Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
-            Assert.That(problem.GetProperty("type").GetString(), Is.EqualTo("urn:shortlink:problem:internal-error"));
+            Assert.That(problem.GetProperty("type").GetString(), Is.EqualTo("urn:shortlink:problem:service-unavailable"));
             Assert.That(problem.GetProperty("traceId").GetString(), Has.Length.EqualTo(32));
             Assert.That(body, Does.Not.Contain("MySql").And.Not.Contain("   at ").And.Not.Contain("SELECT").And.Not.Contain("secret-password"));
         });
+    }
+
+    [Test]
+    public async Task The_outage_is_logged_once_not_once_per_request()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            (await http.GetAsync("/api/v1/links")).Dispose();
+        }
+        var warnings = app.Logs.Events.Where(e => e.Level >= Serilog.Events.LogEventLevel.Warning).Select(e => e.RenderMessage()).ToList();
+        Assert.That(warnings, Has.Count.EqualTo(1).And.Some.Contains("The database").And.Some.Contains("unavailable"), string.Join('\n', warnings));
+    }
+}
+
+/// <summary>A database one migration behind: not ready, although Evolve's own marker row is in the changelog.</summary>
+public sealed class PendingMigrationReadinessTests
+{
+    [Test]
+    public async Task Ready_answers_503_while_the_latest_migration_is_not_applied()
+    {
+        var server = await TestServers.DatabaseAsync();
+        var connectionString = await server.CreateDatabaseAsync();
+        try
+        {
+            await using var app = new ShortlinkApp(connectionString);
+            using var http = app.CreateClient();
+            using var migrated = await http.GetAsync("/health/ready");
+            await using (var connection = new MySqlConnector.MySqlConnection(connectionString))
+            {
+                await Dapper.SqlMapper.ExecuteAsync(connection,
+                    "DELETE FROM schema_changelog WHERE version = (SELECT v FROM (SELECT MAX(CAST(version AS UNSIGNED)) AS v FROM schema_changelog) latest)");
+            }
+            using var behind = await http.GetAsync("/health/ready");
+            Assert.Multiple(async () =>
+            {
+                Assert.That(migrated.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+                Assert.That(behind.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+                Assert.That(await behind.Content.ReadAsStringAsync(), Is.EqualTo("Unhealthy"));
+            });
+        }
+        finally
+        {
+            await server.DropDatabaseAsync(connectionString);
+        }
     }
 }
 

@@ -3,14 +3,16 @@ using System.Text;
 using Dapper;
 using MySqlConnector;
 using NUnit.Framework;
+using Serilog.Events;
 using Shortlink.Features.Links;
 using Shortlink.Tests.Support;
 
 namespace Shortlink.Tests.Api;
 
 /// <summary>
-/// Thousands of malformed and hostile requests: every answer is below 500 and every error is a
-/// problem document, and afterwards the database holds only rows that pass the link rules.
+/// Thousands of malformed and hostile requests: every answer is below 500, is one the OpenAPI document
+/// declares for its operation, and is logged below Error; afterwards the database holds only rows
+/// that pass the link rules.
 /// </summary>
 public sealed class HostileInputTests : ApiTestBase
 {
@@ -38,6 +40,7 @@ public sealed class HostileInputTests : ApiTestBase
         await CreateLinkAsync(new { url = "https://example.com/target", slug = "hostile-target" });
         var failures = new List<string>();
         var statuses = new Dictionary<int, int>();
+        var contract = await Contract.LoadAsync(Http);
         using var gate = new SemaphoreSlim(4);
         var requests = Enumerable.Range(0, Requests).Select(_ => NextRequest(random)).ToList();
         await Task.WhenAll(requests.Select(async request =>
@@ -45,13 +48,17 @@ public sealed class HostileInputTests : ApiTestBase
             await gate.WaitAsync();
             try
             {
-                var (status, problem, description) = await SendAsync(request);
+                var (status, problem, description, undeclared) = await SendAsync(request, contract);
                 lock (statuses)
                 {
                     statuses[status] = statuses.GetValueOrDefault(status) + 1;
                     if (status >= 500 || (status >= 400 && !problem && request.ExpectsProblem && !RefusedByKestrel(status, request)))
                     {
                         failures.Add($"{status} {description}");
+                    }
+                    if (!RefusedByKestrel(status, request))
+                    {
+                        failures.AddRange(undeclared.Select(violation => $"{violation}: {description}"));
                     }
                 }
             }
@@ -63,6 +70,8 @@ public sealed class HostileInputTests : ApiTestBase
         TestContext.Out.WriteLine($"{Requests} hostile requests: " +
             string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}×{s.Value}")));
         Assert.That(failures, Is.Empty, string.Join('\n', failures.Take(20)));
+        Assert.That(App.Logs.Events.Where(e => e.Level >= LogEventLevel.Error).Select(e => e.RenderMessage()).Distinct(), Is.Empty,
+            "a client's request wrote to the error log");
         await AssertOnlyValidRowsAsync();
     }
 
@@ -73,7 +82,7 @@ public sealed class HostileInputTests : ApiTestBase
     private static bool RefusedByKestrel(int status, HostileRequest request) =>
         status == 414 || (status == 400 && request.Path.Contains("%00", StringComparison.Ordinal));
 
-    private sealed record HostileRequest(HttpMethod Method, string Path, byte[]? Body, string? ContentType, bool ExpectsProblem);
+    private sealed record HostileRequest(HttpMethod Method, string Template, string Path, byte[]? Body, string? ContentType, bool ExpectsProblem);
 
     private static HostileRequest NextRequest(Random random)
     {
@@ -117,19 +126,19 @@ public sealed class HostileInputTests : ApiTestBase
         var code = Uri.EscapeDataString(nastyCode[..Math.Min(80, nastyCode.Length)]);
         return random.Next(10) switch
         {
-            0 or 1 => new(HttpMethod.Post, "/api/v1/links", Encoding.UTF8.GetBytes(LinkBody()), "application/json", true),
-            2 => new(HttpMethod.Post, "/api/v1/links", Encoding.UTF8.GetBytes(BrokenJson()), Pick(["application/json", "text/plain", "application/x-www-form-urlencoded", "application/xml"]), true),
-            3 => new(HttpMethod.Post, "/api/v1/links/bulk", Encoding.UTF8.GetBytes("{\"items\":[" + string.Join(',', Enumerable.Range(0, random.Next(1, 6)).Select(_ => random.Next(4) == 0 ? AnyValue() : LinkBody())) + "]}"), "application/json", true),
-            4 => new(HttpMethod.Patch, "/api/v1/links/hostile-target", Encoding.UTF8.GetBytes("{" + $"\"{Field()}\":{AnyValue()}" + "}"), "application/merge-patch+json", true),
-            5 => new(HttpMethod.Get, $"/api/v1/links?limit={Uri.EscapeDataString(Pick(Nasty))}&cursor={Uri.EscapeDataString(Pick(Nasty))}&tag={Uri.EscapeDataString(Pick(Nasty))}&q={Uri.EscapeDataString(Pick(Nasty))}", null, null, true),
-            6 => new(HttpMethod.Get, $"/api/v1/links?q={Uri.EscapeDataString(Pick(Nasty))}&tag={Uri.EscapeDataString(Pick(Nasty))}", null, null, true),
-            7 => new(HttpMethod.Get, $"/{code}?{Uri.EscapeDataString(Pick(Nasty))}={Uri.EscapeDataString(Pick(Nasty))}", null, null, false),
-            8 => new(HttpMethod.Get, $"/api/v1/links/{code}/qr?size={Uri.EscapeDataString(Pick(Nasty))}&format={Uri.EscapeDataString(Pick(Nasty))}", null, null, true),
-            _ => new(HttpMethod.Delete, $"/api/v1/links/{code}", null, null, true),
+            0 or 1 => new(HttpMethod.Post, "/api/v1/links", "/api/v1/links", Encoding.UTF8.GetBytes(LinkBody()), "application/json", true),
+            2 => new(HttpMethod.Post, "/api/v1/links", "/api/v1/links", Encoding.UTF8.GetBytes(BrokenJson()), Pick(["application/json", "text/plain", "application/x-www-form-urlencoded", "application/xml"]), true),
+            3 => new(HttpMethod.Post, "/api/v1/links/bulk", "/api/v1/links/bulk", Encoding.UTF8.GetBytes("{\"items\":[" + string.Join(',', Enumerable.Range(0, random.Next(1, 6)).Select(_ => random.Next(4) == 0 ? AnyValue() : LinkBody())) + "]}"), "application/json", true),
+            4 => new(HttpMethod.Patch, "/api/v1/links/{code}", "/api/v1/links/hostile-target", Encoding.UTF8.GetBytes("{" + $"\"{Field()}\":{AnyValue()}" + "}"), "application/merge-patch+json", true),
+            5 => new(HttpMethod.Get, "/api/v1/links", $"/api/v1/links?limit={Uri.EscapeDataString(Pick(Nasty))}&cursor={Uri.EscapeDataString(Pick(Nasty))}&tag={Uri.EscapeDataString(Pick(Nasty))}&q={Uri.EscapeDataString(Pick(Nasty))}", null, null, true),
+            6 => new(HttpMethod.Get, "/api/v1/links", $"/api/v1/links?q={Uri.EscapeDataString(Pick(Nasty))}&tag={Uri.EscapeDataString(Pick(Nasty))}", null, null, true),
+            7 => new(HttpMethod.Get, "/{code}", $"/{code}?{Uri.EscapeDataString(Pick(Nasty))}={Uri.EscapeDataString(Pick(Nasty))}", null, null, false),
+            8 => new(HttpMethod.Get, "/api/v1/links/{code}/qr", $"/api/v1/links/{code}/qr?size={Uri.EscapeDataString(Pick(Nasty))}&format={Uri.EscapeDataString(Pick(Nasty))}", null, null, true),
+            _ => new(HttpMethod.Delete, "/api/v1/links/{code}", $"/api/v1/links/{code}", null, null, true),
         };
     }
 
-    private async Task<(int Status, bool Problem, string Description)> SendAsync(HostileRequest hostile)
+    private async Task<(int Status, bool Problem, string Description, List<string> Undeclared)> SendAsync(HostileRequest hostile, Contract contract)
     {
         using var request = new HttpRequestMessage(hostile.Method, hostile.Path);
         if (hostile.Body is not null)
@@ -140,8 +149,10 @@ public sealed class HostileInputTests : ApiTestBase
         }
         using var response = await Http.SendAsync(request);
         var isProblem = response.Content.Headers.ContentType?.MediaType == "application/problem+json";
+        var answer = await response.Content.ReadAsStringAsync();
         var body = hostile.Body is null ? "" : Encoding.UTF8.GetString(hostile.Body.AsSpan(0, Math.Min(200, hostile.Body.Length)));
-        return ((int)response.StatusCode, isProblem, $"{hostile.Method} {hostile.Path[..Math.Min(120, hostile.Path.Length)]} {body}");
+        return ((int)response.StatusCode, isProblem, $"{hostile.Method} {hostile.Path[..Math.Min(120, hostile.Path.Length)]} {body}",
+            contract.Undeclared(hostile.Method, hostile.Template, response, answer).ToList());
     }
 
     private async Task AssertOnlyValidRowsAsync()

@@ -7,70 +7,109 @@ using Shortlink.Tests.Support;
 
 namespace Shortlink.Tests.Api;
 
-/// <summary>The service binary as an operator runs it: the migrate command, JSON log lines on stdout.</summary>
+/// <summary>
+/// The service binary as an operator runs it: the migrate and health commands, JSON log lines on stdout.
+/// Each test has a database of its own, so they run in any order.
+/// </summary>
 public sealed class ServiceProcessTests
 {
+    private readonly List<string> databases = [];
     private DatabaseServer server = null!;
-    private string connectionString = "";
 
     [OneTimeSetUp]
-    public async Task CreateDatabase()
+    public async Task FindServer() => server = await TestServers.DatabaseAsync();
+
+    [TearDown]
+    public async Task DropDatabases()
     {
-        server = await TestServers.DatabaseAsync();
-        connectionString = await server.CreateDatabaseAsync();
+        foreach (var database in databases)
+        {
+            await server.DropDatabaseAsync(database);
+        }
+        databases.Clear();
     }
 
-    [OneTimeTearDown]
-    public Task DropDatabase() => server.DropDatabaseAsync(connectionString);
-
-    private Dictionary<string, string> Environment(int port) => new()
+    private async Task<Dictionary<string, string>> EnvironmentAsync(int port, bool migrateOnStartup)
     {
-        ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
-        ["Shortlink__Database__ConnectionString"] = connectionString,
-        ["Shortlink__Database__MigrateOnStartup"] = "false",
-        ["Shortlink__PublicBaseUrl"] = "https://sho.rt",
-    };
+        var connectionString = await server.CreateDatabaseAsync();
+        databases.Add(connectionString);
+        return new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+            ["Shortlink__Database__ConnectionString"] = connectionString,
+            ["Shortlink__Database__MigrateOnStartup"] = migrateOnStartup ? "true" : "false",
+            ["Shortlink__PublicBaseUrl"] = "https://sho.rt",
+        };
+    }
 
-    [Test, Order(1)]
+    [Test]
     public async Task The_migrate_command_creates_the_schema_and_exits_zero()
     {
-        await using var migrate = ServiceProcess.Start(Environment(0), "migrate");
+        var environment = await EnvironmentAsync(0, migrateOnStartup: false);
+        await using var migrate = ServiceProcess.Start(environment, "migrate");
         var exitCode = await migrate.WaitForExitAsync(TimeSpan.FromSeconds(60));
-        await using var connection = new MySqlConnection(connectionString);
+        await using var connection = new MySqlConnection(environment["Shortlink__Database__ConnectionString"]);
         await connection.OpenAsync();
         await using var command = new MySqlCommand(
-            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name IN ('links', 'link_tags', 'idempotency_records')",
+            "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'idempotency_records' AND column_name = 'lease_expires_at'",
             connection);
         Assert.Multiple(async () =>
         {
             Assert.That(exitCode, Is.Zero, string.Join('\n', migrate.Output));
-            Assert.That(Convert.ToInt32(await command.ExecuteScalarAsync()), Is.EqualTo(3));
+            Assert.That(Convert.ToInt32(await command.ExecuteScalarAsync()), Is.EqualTo(1), "the latest migration is applied");
         });
     }
 
-    [Test, Order(2)]
+    [Test]
     public async Task Logs_are_json_lines_with_trace_ids_and_request_fields_but_no_health_checks()
     {
         var port = Ports.FreeLoopbackPort();
-        await using var service = ServiceProcess.Start(Environment(port));
+        await using var service = ServiceProcess.Start(await EnvironmentAsync(port, migrateOnStartup: true));
         using var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         await ServiceProcess.WaitUntilReadyAsync(http, TimeSpan.FromSeconds(60));
         using var created = await http.PostAsJsonAsync("/api/v1/links", new { url = "https://example.com/logged", slug = "logged" });
         using var redirect = await http.GetAsync("/logged?secret=1");
         Assert.That(redirect.StatusCode, Is.EqualTo(HttpStatusCode.Found));
-        await Task.Delay(500);
 
+        List<JsonElement> requests = [];
+        await Eventually.TrueAsync(() =>
+        {
+            requests = service.Output.Select(line => JsonDocument.Parse(line).RootElement)
+                .Where(e => e.TryGetProperty("RouteTemplate", out _)).ToList();
+            return Task.FromResult(requests.Count >= 2);
+        });
         var events = service.Output.Select(line => JsonDocument.Parse(line).RootElement).ToList();
-        var requests = events.Where(e => e.TryGetProperty("RouteTemplate", out _)).ToList();
         Assert.Multiple(() =>
         {
-            Assert.That(events, Is.Not.Empty);
             Assert.That(events.All(e => e.TryGetProperty("timestamp", out _) && e.TryGetProperty("level", out _) && e.TryGetProperty("message", out _)));
             Assert.That(requests.Select(r => r.GetProperty("RouteTemplate").GetString()), Is.EquivalentTo(new[] { "/api/v1/links/", "/{code}" }));
             Assert.That(requests.All(r => r.GetProperty("trace_id").GetString()!.Length == 32));
             Assert.That(requests.All(r => r.TryGetProperty("RequestMethod", out _) && r.TryGetProperty("StatusCode", out _) && r.TryGetProperty("Elapsed", out _)));
             Assert.That(requests.Any(r => r.GetProperty("RequestPath").GetString()!.Contains("health", StringComparison.Ordinal)), Is.False);
+            Assert.That(events.Any(e => e.GetProperty("message").GetString()!.Contains("https://sho.rt/", StringComparison.Ordinal)), Is.True,
+                "the start-up line names the base of short URLs");
             Assert.That(string.Join('\n', service.Output), Does.Not.Contain("secret=1"));
+        });
+    }
+
+    [Test]
+    public async Task The_health_command_exits_zero_for_a_ready_service_and_one_when_none_answers()
+    {
+        var port = Ports.FreeLoopbackPort();
+        var environment = await EnvironmentAsync(port, migrateOnStartup: true);
+        await using var service = ServiceProcess.Start(environment);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        await ServiceProcess.WaitUntilReadyAsync(http, TimeSpan.FromSeconds(60));
+
+        // As a container runs it: the address comes from ASPNETCORE_URLS, with a wildcard host.
+        await using var fromEnvironment = ServiceProcess.Start(new Dictionary<string, string> { ["ASPNETCORE_URLS"] = $"http://+:{port}" }, "health");
+        await using var explicitUrl = ServiceProcess.Start(new Dictionary<string, string>(), "health", $"http://127.0.0.1:{port}");
+        await using var nobody = ServiceProcess.Start(new Dictionary<string, string>(), "health", $"http://127.0.0.1:{Ports.FreeLoopbackPort()}");
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await fromEnvironment.WaitForExitAsync(TimeSpan.FromSeconds(30)), Is.Zero, string.Join('\n', fromEnvironment.Output));
+            Assert.That(await explicitUrl.WaitForExitAsync(TimeSpan.FromSeconds(30)), Is.Zero, string.Join('\n', explicitUrl.Output));
+            Assert.That(await nobody.WaitForExitAsync(TimeSpan.FromSeconds(30)), Is.EqualTo(1), string.Join('\n', nobody.Output));
         });
     }
 }

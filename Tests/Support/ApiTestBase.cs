@@ -24,12 +24,15 @@ public abstract class ApiTestBase
     /// <summary>Extra configuration for this fixture's service.</summary>
     protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();
 
+    /// <summary>The connection string the service gets, e.g. with a smaller pool; the test's own stays as it is.</summary>
+    protected virtual string ServiceConnectionString(string connectionString) => connectionString;
+
     [OneTimeSetUp]
     public async Task StartServiceAsync()
     {
         server = await TestServers.DatabaseAsync();
         ConnectionString = await server.CreateDatabaseAsync();
-        App = new ShortlinkApp(ConnectionString, Settings);
+        App = new ShortlinkApp(ServiceConnectionString(ConnectionString), Settings);
         // Real Kestrel on a free loopback port, so that body limits and the wire format are the server's own.
         var port = Ports.FreeLoopbackPort();
         App.UseKestrel(port);

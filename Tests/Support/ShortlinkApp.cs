@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Serilog.Core;
 
 namespace Shortlink.Tests.Support;
 
@@ -13,6 +14,8 @@ internal sealed class ShortlinkApp(string connectionString, IDictionary<string, 
     public const string PublicBaseUrl = "https://sho.rt";
 
     public FakeTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
+
+    public LogCapture Logs { get; } = new();
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -25,6 +28,10 @@ internal sealed class ShortlinkApp(string connectionString, IDictionary<string, 
         {
             builder.UseSetting(key, value);
         }
-        builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Clock));
+        builder.ConfigureTestServices(services =>
+        {
+            services.AddSingleton<TimeProvider>(Clock);
+            services.AddSingleton<ILogEventSink>(Logs);
+        });
     }
 }

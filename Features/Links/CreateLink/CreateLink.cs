@@ -36,13 +36,15 @@ internal static class CreateLink
             RuleFor(r => r.Tags).ValidTags();
             RuleFor(r => r.RedirectType).ValidRedirectType();
             RuleFor(r => r.MaxVisits).ValidMaxVisits();
+            // Compared as stored (to the millisecond), so that a request that passes can never become a
+            // link that is never valid: 12:00:00.0004 and 12:00:00.0009 are the same stored instant.
             RuleFor(r => r.ExpiresAt)
-                .Must(expiresAt => expiresAt > clock.GetUtcNow())
+                .Must(expiresAt => LinkResponse.Stored(expiresAt) > LinkResponse.Stored(clock.GetUtcNow()))
                 .WithMessage("expiresAt must be in the future.")
                 .When(r => r.ExpiresAt is not null);
             RuleFor(r => r.ExpiresAt)
-                .Must((request, expiresAt) => expiresAt > request.ValidFrom)
-                .WithMessage("expiresAt must be after validFrom.")
+                .Must((request, expiresAt) => LinkResponse.Stored(expiresAt) > LinkResponse.Stored(request.ValidFrom))
+                .WithMessage("expiresAt must be after validFrom (to the millisecond).")
                 .When(r => r.ExpiresAt is not null && r.ValidFrom is not null);
         }
     }
@@ -55,11 +57,9 @@ internal static class CreateLink
                              "Send an Idempotency-Key header to make retries safe.")
             .WithExamples(request: LinkExamples.Create, response: LinkExamples.Link)
             .Validate<Request>()
+            .ReadsJsonBody()
             .WithIdempotency<Request>()
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+            .ProducesProblems(LinkProblems.SlugTaken);
 
     public static async Task<Results<Created<LinkResponse>, ProblemHttpResult>> Handle(
         Request request, Databases databases, ShortDomain domain, TimeProvider clock, CancellationToken ct)
@@ -97,8 +97,6 @@ internal static class CreateLink
         return new LinkDraft(row, LinkRules.DistinctTags(request.Tags), IsCustomSlug: request.Slug is not null);
     }
 
-    internal static ProblemHttpResult SlugTaken(string slug) =>
-        Problems.Of(StatusCodes.Status409Conflict, ProblemTypes.SlugTaken, "The slug is taken",
-            $"The slug '{slug}' is already in use or was used by a deleted link; choose another.",
-            new Dictionary<string, object?> { ["slug"] = slug });
+    private static ProblemHttpResult SlugTaken(string slug) =>
+        Problems.Of(LinkProblems.SlugTaken, LinkProblems.SlugTakenDetail(slug), new Dictionary<string, object?> { ["slug"] = slug });
 }

@@ -87,7 +87,12 @@ public sealed class CreateLinkApiTests : ApiTestBase
     public async Task Internationalised_urls_are_stored_in_ascii_form()
     {
         var link = await CreateLinkAsync(new { url = "https://bücher.example/straße" });
-        Assert.That(link.GetProperty("url").GetString(), Is.EqualTo("https://xn--bcher-kva.example/stra%C3%9Fe"));
+        var stored = await QueryScalarAsync<string>("SELECT url FROM links WHERE code = @code", new { code = link.GetProperty("code").GetString() });
+        Assert.Multiple(() =>
+        {
+            Assert.That(stored, Is.EqualTo("https://xn--bcher-kva.example/stra%C3%9Fe"));
+            Assert.That(link.GetProperty("url").GetString(), Is.EqualTo(stored));
+        });
     }
 
     private static IEnumerable<TestCaseData> InvalidBodies()
@@ -145,6 +150,49 @@ public sealed class CreateLinkApiTests : ApiTestBase
         using var response = await PostJsonAsync("/api/v1/links", body);
         var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest, Malformed);
         Assert.That(problem.GetProperty("detail").GetString(), Does.Not.Contain("System."));
+    }
+
+    [TestCase("{\"url\":\"https://example.com\",\"maxVisits\":\"5\"}", "$.maxVisits", "wrong type", TestName = "Post_with_a_number_sent_as_a_string_returns_400")]
+    [TestCase("{\"url\":\"https://example.com\",\"forwardQuery\":\"true\"}", "$.forwardQuery", "wrong type", TestName = "Post_with_a_boolean_sent_as_a_string_returns_400")]
+    [TestCase("{\"URL\":\"https://example.com\"}", "$.URL", "Unknown field", TestName = "Post_with_a_field_name_in_another_letter_case_returns_400")]
+    [TestCase("{\"url\":\"https://example.com\",\"slug\":\"first-slug\",\"slug\":\"second-slug\"}", "$.slug", "more than once", TestName = "Post_with_a_field_given_twice_returns_400")]
+    [TestCase("{\"url\":\"https://example.com\",\"expiresAt\":\"2099-01-01T00:00:00\"}", "$.expiresAt", "no offset", TestName = "Post_with_a_date_time_without_offset_returns_400")]
+    [TestCase("{\"url\":\"https://example.com\",\"validFrom\":\"2099-01-01\"}", "$.validFrom", "no offset", TestName = "Post_with_a_date_without_time_and_offset_returns_400")]
+    [TestCase("{\"url\":\"https://example.com\",\"tags\":[\"a\",1]}", "$.tags[1]", "wrong type", TestName = "Post_with_a_wrong_type_inside_an_array_names_its_index")]
+    public async Task Bodies_are_read_strictly_and_the_problem_names_the_path(string body, string path, string detail)
+    {
+        var before = await QueryScalarAsync<long>("SELECT COUNT(*) FROM links");
+        using var response = await PostJsonAsync("/api/v1/links", body);
+        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest, Malformed);
+        Assert.Multiple(async () =>
+        {
+            Assert.That(problem.GetProperty("path").GetString(), Is.EqualTo(path));
+            Assert.That(problem.GetProperty("detail").GetString(), Does.Contain(detail).And.Contain(path));
+            Assert.That(await QueryScalarAsync<long>("SELECT COUNT(*) FROM links"), Is.EqualTo(before));
+        });
+    }
+
+    [Test]
+    public async Task Date_times_with_an_offset_are_stored_as_the_instant_they_name()
+    {
+        var link = await CreateLinkAsync(new { url = "https://example.com/offset", expiresAt = "2099-01-01T02:00:00+02:00" });
+        var stored = await QueryScalarAsync<DateTime>("SELECT expires_at FROM links WHERE code = @code",
+            new { code = link.GetProperty("code").GetString() });
+        Assert.Multiple(() =>
+        {
+            Assert.That(link.GetProperty("expiresAt").GetDateTimeOffset(), Is.EqualTo(new DateTimeOffset(2099, 1, 1, 0, 0, 0, TimeSpan.Zero)));
+            Assert.That(stored, Is.EqualTo(new DateTime(2099, 1, 1, 0, 0, 0)));
+        });
+    }
+
+    [Test]
+    public async Task A_start_and_an_expiry_within_one_stored_millisecond_are_refused()
+    {
+        // Apart by less than the millisecond a DATETIME(3) keeps: stored, they would be equal, and the link never valid.
+        using var response = await PostJsonAsync("/api/v1/links",
+            """{"url":"https://example.com/never","validFrom":"2099-01-01T00:00:00.0001Z","expiresAt":"2099-01-01T00:00:00.0009Z"}""");
+        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest, ValidationFailed);
+        Assert.That(problem.GetProperty("errors").EnumerateObject().Select(p => p.Name), Is.EquivalentTo(new[] { "expiresAt" }));
     }
 
     [Test]

@@ -1,5 +1,6 @@
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
+using MySqlConnector;
 using Shortlink.Infrastructure;
 using Shortlink.Infrastructure.Data;
 using Shortlink.Infrastructure.Telemetry;
@@ -47,15 +48,13 @@ internal static class CreateLinksBulk
                     failed = 1,
                     items = new object[]
                     {
-                        new { index = 0, status = 409, link = (object?)null, problem = new { type = ProblemTypes.SlugTaken, title = "The slug is taken", status = 409, detail = "The slug 'spring-sale' is already in use or was used by a deleted link; choose another.", errors = (object?)null } },
+                        new { index = 0, status = 409, link = (object?)null, problem = new { type = LinkProblems.SlugTaken.Uri, title = LinkProblems.SlugTaken.Title, status = 409, detail = LinkProblems.SlugTakenDetail("spring-sale"), errors = (object?)null } },
                         new { index = 1, status = 201, link = LinkExamples.Link, problem = (object?)null },
                     },
                 })
             .Validate<Request>()
-            .WithIdempotency<Request>()
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+            .ReadsJsonBody()
+            .WithIdempotency<Request>();
 
     public static async Task<Ok<Response>> Handle(Request request, IValidator<CreateLink.Request> itemValidator,
         Databases databases, ShortDomain domain, TimeProvider clock, CancellationToken ct)
@@ -68,31 +67,29 @@ internal static class CreateLinksBulk
         {
             if (items[i] is not { } item)
             {
-                results[i] = Failure(i, StatusCodes.Status400BadRequest, ProblemTypes.ValidationFailed,
-                    "The item is not valid", "The item is null; send a link object.", null);
+                results[i] = Failure(i, CommonProblems.ValidationFailed, "The item is null; send a link object.", null);
                 continue;
             }
             var validation = await itemValidator.ValidateAsync(item, ct);
             if (!validation.IsValid)
             {
-                results[i] = Failure(i, StatusCodes.Status400BadRequest, ProblemTypes.ValidationFailed,
-                    "The item is not valid", "One or more fields failed validation; see errors.", validation.ToDictionary());
+                results[i] = Failure(i, CommonProblems.ValidationFailed, "One or more fields failed validation; see errors.",
+                    validation.ToDictionary());
                 continue;
             }
             drafts.Add((i, CreateLink.Draft(item, domain, now)));
         }
         if (drafts.Count > 0)
         {
-            // One shard today: the first code picks the connection.
-            await using var connection = await databases.OpenForCodeAsync(drafts[0].Draft.Row.Code, ct);
-            var stored = await LinkSql.InsertAsync(connection, drafts.ConvertAll(d => d.Draft), ct);
+            var stored = await InsertAsync(databases, drafts.ConvertAll(d => d.Draft), ct);
             for (var d = 0; d < drafts.Count; d++)
             {
                 var (index, draft) = drafts[d];
-                results[index] = stored[d] is { } row
+                results[index] = stored is null
+                    ? Failure(index, LinkProblems.WriteConflict, LinkProblems.WriteConflictDetail, null)
+                    : stored[d] is { } row
                     ? new ItemResult(index, StatusCodes.Status201Created, LinkResponse.From(row, draft.Tags, domain), null)
-                    : Failure(index, StatusCodes.Status409Conflict, ProblemTypes.SlugTaken, "The slug is taken",
-                        $"The slug '{draft.Row.Code}' is already in use or was used by a deleted link; choose another.", null);
+                    : Failure(index, LinkProblems.SlugTaken, LinkProblems.SlugTakenDetail(draft.Row.Code), null);
             }
         }
         var created = results.Count(r => r!.Link is not null);
@@ -100,7 +97,21 @@ internal static class CreateLinksBulk
         return TypedResults.Ok(new Response(created, items.Count - created, results!));
     }
 
-    private static ItemResult Failure(int index, int status, string type, string title, string detail,
-        IDictionary<string, string[]>? errors) =>
-        new(index, status, null, new ItemProblem(type, title, status, detail, errors));
+    /// <summary>The stored rows, or null when concurrent bulks kept deadlocking with this one and it gave way.</summary>
+    private static async Task<IReadOnlyList<LinkRow?>?> InsertAsync(Databases databases, List<LinkDraft> drafts, CancellationToken ct)
+    {
+        // One shard today: the first code picks the connection.
+        await using var connection = await databases.OpenForCodeAsync(drafts[0].Row.Code, ct);
+        try
+        {
+            return await LinkSql.InsertAsync(connection, drafts, ct);
+        }
+        catch (MySqlException ex) when (LinkSql.IsContention(ex))
+        {
+            return null;
+        }
+    }
+
+    private static ItemResult Failure(int index, ProblemType type, string detail, IDictionary<string, string[]>? errors) =>
+        new(index, type.Status, null, new ItemProblem(type.Uri, type.Title, type.Status, detail, errors));
 }

@@ -57,6 +57,38 @@ public sealed class CreateLinksBulkApiTests : ApiTestBase
     }
 
     [Test]
+    public async Task Concurrent_bulks_with_overlapping_slugs_answer_each_item_and_store_each_slug_once()
+    {
+        var random = new Random(20261125);
+        var pool = Enumerable.Range(0, 1500).Select(i => $"overlap-{i:D4}").ToArray();
+        var bulks = Enumerable.Range(0, 8).Select(_ => pool.OrderBy(_ => random.Next()).Take(1000).ToArray()).ToArray();
+        var answers = await Task.WhenAll(bulks.Select(async slugs =>
+        {
+            using var response = await Http.PostAsJsonAsync("/api/v1/links/bulk",
+                new { items = slugs.Select(slug => new { url = $"https://example.com/{slug}", slug }) });
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), await response.Content.ReadAsStringAsync());
+            var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+            return body.GetProperty("items").EnumerateArray()
+                .Select(item => (Slug: slugs[item.GetProperty("index").GetInt32()], Status: item.GetProperty("status").GetInt32(),
+                    Type: item.GetProperty("problem").ValueKind == JsonValueKind.Null ? "created" : item.GetProperty("problem").GetProperty("type").GetString()))
+                .ToList();
+        }));
+        var items = answers.SelectMany(answer => answer).ToList();
+        TestContext.Out.WriteLine(string.Join(", ", items.GroupBy(item => item.Type).Select(g => $"{g.Key}×{g.Count()}")));
+        var createdSlugs = items.Where(item => item.Status == 201).Select(item => item.Slug).ToList();
+        await using var connection = new MySqlConnector.MySqlConnection(ConnectionString);
+        var stored = (await Dapper.SqlMapper.QueryAsync<string>(connection, "SELECT code FROM links WHERE code LIKE 'overlap-%'")).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(items, Has.Count.EqualTo(8000));
+            Assert.That(items.Select(item => item.Status), Is.All.AnyOf(201, 409));
+            Assert.That(createdSlugs, Is.Not.Empty.And.Unique, "a slug was answered 201 twice");
+            Assert.That(stored, Is.EquivalentTo(createdSlugs), "every 201 is stored, and nothing else");
+            Assert.That(items.Select(item => item.Type), Is.All.AnyOf("created", "urn:shortlink:problem:slug-taken", "urn:shortlink:problem:write-conflict"));
+        });
+    }
+
+    [Test]
     public async Task More_than_a_thousand_items_are_refused_and_nothing_is_stored()
     {
         var before = await QueryScalarAsync<long>("SELECT COUNT(*) FROM links");
@@ -66,6 +98,21 @@ public sealed class CreateLinksBulkApiTests : ApiTestBase
         Assert.Multiple(async () =>
         {
             Assert.That(problem.GetProperty("errors").GetProperty("items")[0].GetString(), Does.Contain("1000"));
+            Assert.That(await QueryScalarAsync<long>("SELECT COUNT(*) FROM links"), Is.EqualTo(before));
+        });
+    }
+
+    [TestCase("""{"items":[{"url":"https://example.com/a"},{"url":"https://example.com/b","url":"https://example.com/c"}]}""", "$.items[1].url")]
+    [TestCase("""{"items":[{"url":"https://example.com/a","maxVisits":"3"}]}""", "$.items[0].maxVisits")]
+    [TestCase("""{"items":[{"url":"https://example.com/a","expiresAt":"2099-01-01T00:00:00"}]}""", "$.items[0].expiresAt")]
+    public async Task A_body_that_breaks_the_strict_reading_refuses_the_whole_bulk(string json, string path)
+    {
+        var before = await QueryScalarAsync<long>("SELECT COUNT(*) FROM links");
+        using var response = await PostJsonAsync("/api/v1/links/bulk", json);
+        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest, "urn:shortlink:problem:malformed-request");
+        Assert.Multiple(async () =>
+        {
+            Assert.That(problem.GetProperty("path").GetString(), Is.EqualTo(path));
             Assert.That(await QueryScalarAsync<long>("SELECT COUNT(*) FROM links"), Is.EqualTo(before));
         });
     }

@@ -13,7 +13,8 @@ internal static class DeleteLink
             .WithName("DeleteLink")
             .WithSummary("Delete a link")
             .WithDescription("The code answers 404 afterwards and is never handed out again.")
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblems(LinkProblems.LinkNotFound)
+            .TakesCodeInPath(parentAnswersOtherMethods: true);
 
     public static async Task<Results<NoContent, ProblemHttpResult>> Handle(
         string code, Databases databases, ShortDomain domain, TimeProvider clock, CancellationToken ct)
@@ -25,12 +26,12 @@ internal static class DeleteLink
             """;
         if (!LinkRules.IsPossibleCode(code))
         {
-            return Problems.LinkNotFound(code);
+            return LinkProblems.NotFound(code);
         }
         await using var connection = await databases.OpenForCodeAsync(code, ct);
         var affected = await connection.ExecuteAsync(new CommandDefinition(sql,
             new { Now = LinkResponse.Stored(clock.GetUtcNow()), Domain = domain.Name, Code = code },
             cancellationToken: ct));
-        return affected == 0 ? Problems.LinkNotFound(code) : TypedResults.NoContent();
+        return affected == 0 ? LinkProblems.NotFound(code) : TypedResults.NoContent();
     }
 }

@@ -12,20 +12,21 @@ internal static class GetLink
             .WithName("GetLink")
             .WithSummary("Read one link by its code")
             .WithExamples(response: LinkExamples.Link)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblems(LinkProblems.LinkNotFound)
+            .TakesCodeInPath();
 
     public static async Task<Results<Ok<LinkResponse>, ProblemHttpResult>> Handle(
         string code, Databases databases, ShortDomain domain, CancellationToken ct)
     {
         if (!LinkRules.IsPossibleCode(code))
         {
-            return Problems.LinkNotFound(code);
+            return LinkProblems.NotFound(code);
         }
         await using var connection = await databases.OpenForCodeAsync(code, ct);
         var row = await LinkSql.FindAsync(connection, domain.Name, code, ct);
         if (row is null)
         {
-            return Problems.LinkNotFound(code);
+            return LinkProblems.NotFound(code);
         }
         var tags = await LinkSql.TagsOfAsync(connection, row.Id, ct);
         return TypedResults.Ok(LinkResponse.From(row, tags, domain));

@@ -25,6 +25,43 @@ public sealed class GetLinkQrCodeApiTests : ApiTestBase
     }
 
     [Test]
+    public async Task Qr_answers_carry_an_etag_and_a_matching_if_none_match_gets_304_without_the_image()
+    {
+        var code = (await CreateLinkAsync(new { url = "https://example.com/qr-etag" })).GetProperty("code").GetString();
+        using var first = await Http.GetAsync($"/api/v1/links/{code}/qr?size=2048");
+        using var again = await Http.GetAsync($"/api/v1/links/{code}/qr?size=2048");
+        using var otherSize = await Http.GetAsync($"/api/v1/links/{code}/qr?size=1024");
+        using var svg = await Http.GetAsync($"/api/v1/links/{code}/qr?size=2048&format=svg");
+        using var conditional = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/links/{code}/qr?size=2048");
+        conditional.Headers.IfNoneMatch.Add(first.Headers.ETag!);
+        using var notModified = await Http.SendAsync(conditional);
+        Assert.Multiple(async () =>
+        {
+            Assert.That(first.Headers.ETag, Is.Not.Null);
+            Assert.That(first.Headers.NonValidated["Cache-Control"].ToString(), Is.EqualTo("private, max-age=86400"));
+            Assert.That(again.Headers.ETag, Is.EqualTo(first.Headers.ETag));
+            Assert.That(await again.Content.ReadAsByteArrayAsync(), Is.EqualTo(await first.Content.ReadAsByteArrayAsync()));
+            Assert.That(otherSize.Headers.ETag, Is.Not.EqualTo(first.Headers.ETag));
+            Assert.That(svg.Headers.ETag, Is.Not.EqualTo(first.Headers.ETag));
+            Assert.That(notModified.StatusCode, Is.EqualTo(HttpStatusCode.NotModified));
+            Assert.That(notModified.Headers.ETag, Is.EqualTo(first.Headers.ETag));
+            Assert.That(await notModified.Content.ReadAsByteArrayAsync(), Is.Empty);
+        });
+    }
+
+    [Test]
+    public async Task A_deleted_links_etag_no_longer_gets_304()
+    {
+        var code = (await CreateLinkAsync(new { url = "https://example.com/qr-deleted" })).GetProperty("code").GetString();
+        using var first = await Http.GetAsync($"/api/v1/links/{code}/qr");
+        (await Http.DeleteAsync($"/api/v1/links/{code}")).Dispose();
+        using var conditional = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/links/{code}/qr");
+        conditional.Headers.IfNoneMatch.Add(first.Headers.ETag!);
+        using var response = await Http.SendAsync(conditional);
+        await AssertProblemAsync(response, HttpStatusCode.NotFound, "urn:shortlink:problem:link-not-found");
+    }
+
+    [Test]
     public async Task Qr_as_svg()
     {
         var code = (await CreateLinkAsync(new { url = "https://example.com/qr-svg" })).GetProperty("code").GetString();

@@ -2,6 +2,7 @@ using Dapper;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using MySqlConnector;
 using Shortlink.Infrastructure;
 using Shortlink.Infrastructure.Data;
 using Shortlink.Infrastructure.Web;
@@ -40,10 +41,12 @@ internal static class ListLinks
             .WithName("ListLinks")
             .WithSummary("List links, newest first")
             .WithDescription("Keyset pagination: pass nextCursor from the previous page as cursor, with the same tag and q. " +
-                             "q matches a substring of the URL or title, ignoring case.")
+                             "tag matches one tag exactly; q matches a substring of the URL or title, ignoring case, and " +
+                             "ignoring accents in titles. Each parameter may be given once.")
             .WithExamples(response: new { items = new[] { LinkExamples.Link }, nextCursor = "AQGZv4dQcXm8k3x9QbA1c2V4ZHRlc3Qh" })
+            .RejectsRepeatedQueryParameters<Query>()
             .Validate<Query>()
-            .ProducesProblem(StatusCodes.Status400BadRequest);
+            .ProducesProblems(LinkProblems.InvalidCursor);
 
     public static async Task<Results<Ok<Page>, ValidationProblem, ProblemHttpResult>> Handle(
         [AsParameters] Query query, Databases databases, LinkCursor cursors, ShortDomain domain,
@@ -54,23 +57,14 @@ internal static class ListLinks
         {
             if (!cursors.TryDecode(query.Cursor, query.Tag, query.Q, out var lastId))
             {
-                return Problems.Of(StatusCodes.Status400BadRequest, ProblemTypes.InvalidCursor, "The cursor is not valid",
+                return Problems.Of(LinkProblems.InvalidCursor,
                     "Pass nextCursor exactly as a previous page returned it, with the same tag and q.");
             }
             after = lastId;
         }
         var limit = query.Limit ?? DefaultLimit;
         await using var connection = await databases.OpenForListingAsync(ct);
-        var rows = (await connection.QueryAsync<LinkRow>(new CommandDefinition(Sql(after, query),
-            new
-            {
-                Domain = domain.Name,
-                After = after,
-                query.Tag,
-                Pattern = query.Q is null ? null : $"%{EscapeLike(query.Q)}%",
-                Take = limit + 1,
-            },
-            cancellationToken: ct))).AsList();
+        var rows = await PageAsync(connection, domain.Name, after, query.Tag, query.Q, limit + 1, ct);
         var hasMore = rows.Count > limit;
         if (hasMore)
         {
@@ -82,23 +76,43 @@ internal static class ListLinks
         return TypedResults.Ok(new Page(items, next));
     }
 
-    // Each filter adds a fixed fragment; values always travel as parameters.
-    private static string Sql(Guid? after, Query query)
+    /// <summary>
+    /// Up to <paramref name="take"/> links of a domain, newest first, after the cursor's id. With a tag,
+    /// the (tag, link_id) index drives the walk, so a rare tag costs a few rows rather than a scan of
+    /// every link; the join order is fixed so that the planner cannot choose the scan.
+    /// </summary>
+    internal static async Task<List<LinkRow>> PageAsync(MySqlConnection connection, string domain, Guid? after, string? tag,
+        string? q, int take, CancellationToken ct)
     {
-        const string select = $"SELECT {LinkSql.Columns} FROM links WHERE deleted_at IS NULL AND domain = @Domain";
-        const string afterCursor = " AND id < @After";
-        const string withTag = " AND EXISTS (SELECT 1 FROM link_tags t WHERE t.link_id = links.id AND t.tag = @Tag)";
-        const string matching = " AND (url COLLATE utf8mb4_unicode_ci LIKE @Pattern OR title LIKE @Pattern)";
-        const string order = " ORDER BY id DESC LIMIT @Take";
-        return select
-            + (after is null ? "" : afterCursor)
-            + (query.Tag is null ? "" : withTag)
-            + (query.Q is null ? "" : matching)
-            + order;
+        const string all = $"SELECT {LinkSql.Columns} FROM links WHERE deleted_at IS NULL AND domain = @Domain";
+        const string tagged = $"""
+            SELECT {LinkSql.Columns}
+            FROM link_tags t STRAIGHT_JOIN links l ON l.id = t.link_id
+            WHERE t.tag = @Tag AND deleted_at IS NULL AND domain = @Domain
+            """;
+        // '!' rather than the default backslash escapes LIKE's wildcards, so the pattern means the same
+        // whether or not the server runs with NO_BACKSLASH_ESCAPES.
+        const string matching = " AND (url COLLATE utf8mb4_unicode_ci LIKE @UrlPattern ESCAPE '!' OR title LIKE @TitlePattern ESCAPE '!')";
+        var sql = (tag is null ? all : tagged)
+            + (after is null ? "" : tag is null ? " AND id < @After" : " AND t.link_id < @After")
+            + (q is null ? "" : matching)
+            + (tag is null ? " ORDER BY id DESC" : " ORDER BY t.link_id DESC")
+            + " LIMIT @Take";
+        var rows = await connection.QueryAsync<LinkRow>(new CommandDefinition(sql, new
+        {
+            Domain = domain,
+            After = after,
+            Tag = tag,
+            // URLs are stored with non-ASCII and unsafe characters percent-encoded: q is looked for in that form.
+            UrlPattern = q is null ? null : $"%{EscapeLike(LinkRules.PercentEncodeUnsafe(q))}%",
+            TitlePattern = q is null ? null : $"%{EscapeLike(q)}%",
+            Take = take,
+        }, cancellationToken: ct));
+        return rows.AsList();
     }
 
     internal static string EscapeLike(string value) =>
-        value.Replace(@"\", @"\\", StringComparison.Ordinal)
-            .Replace("%", @"\%", StringComparison.Ordinal)
-            .Replace("_", @"\_", StringComparison.Ordinal);
+        value.Replace("!", "!!", StringComparison.Ordinal)
+            .Replace("%", "!%", StringComparison.Ordinal)
+            .Replace("_", "!_", StringComparison.Ordinal);
 }

@@ -38,7 +38,7 @@ internal static class UpdateLink
                 .OverridePropertyName("forwardQuery")
                 .When(r => r.ForwardQuery.IsSet);
             RuleFor(r => r.ExpiresAt.Value)
-                .Must(expiresAt => expiresAt > clock.GetUtcNow())
+                .Must(expiresAt => LinkResponse.Stored(expiresAt) > LinkResponse.Stored(clock.GetUtcNow()))
                 .WithMessage("expiresAt must be in the future.")
                 .OverridePropertyName("expiresAt")
                 .When(r => r.ExpiresAt.Value is not null);
@@ -53,9 +53,9 @@ internal static class UpdateLink
                              "The code cannot change. Accepts application/json and application/merge-patch+json.")
             .WithExamples(request: new { url = "https://example.com/summer-sale", title = (string?)null, maxVisits = 20000 }, response: LinkExamples.Link)
             .Validate<Request>()
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ReadsJsonBody()
+            .ProducesProblems(LinkProblems.LinkNotFound)
+            .TakesCodeInPath(parentAnswersOtherMethods: true);
 
     public static async Task<Results<Ok<LinkResponse>, ValidationProblem, ProblemHttpResult>> Handle(
         string code, Request request, Databases databases, ShortDomain domain, TimeProvider clock,
@@ -69,14 +69,14 @@ internal static class UpdateLink
             """;
         if (!LinkRules.IsPossibleCode(code))
         {
-            return Problems.LinkNotFound(code);
+            return LinkProblems.NotFound(code);
         }
         await using var connection = await databases.OpenForCodeAsync(code, ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         var current = await LinkSql.FindForUpdateAsync(connection, transaction, domain.Name, code, ct);
         if (current is null)
         {
-            return Problems.LinkNotFound(code);
+            return LinkProblems.NotFound(code);
         }
         var changed = Apply(request, current, clock.GetUtcNow());
         if (changed.ExpiresAt is { } expiresAt && changed.ValidFrom is { } validFrom && expiresAt <= validFrom)
@@ -92,7 +92,7 @@ internal static class UpdateLink
             await LinkSql.ReplaceTagsAsync(connection, transaction, current.Id, LinkRules.DistinctTags(request.Tags.Value), ct);
         }
         var tags = await LinkSql.TagsOfAsync(connection, current.Id, ct, transaction);
-        await transaction.CommitAsync(ct);
+        await transaction.CommitAsync(CancellationToken.None);
         return TypedResults.Ok(LinkResponse.From(changed, tags, domain));
     }
 

@@ -93,6 +93,26 @@ public sealed class UpdateLinkApiTests : ApiTestBase
         });
     }
 
+    [TestCase("""{"tags":"a"}""", "$.tags")]
+    [TestCase("""{"tags":["a",1]}""", "$.tags[1]")]
+    [TestCase("""{"maxVisits":"5"}""", "$.maxVisits")]
+    [TestCase("""{"expiresAt":"2099-01-01T00:00:00"}""", "$.expiresAt")]
+    [TestCase("""{"title":"first","title":"second"}""", "$.title")]
+    [TestCase("""{"Title":"x"}""", "$.Title")]
+    public async Task Patch_reads_its_body_strictly_and_names_the_path(string json, string path)
+    {
+        var created = await CreateLinkAsync(new { url = "https://example.com/strict-patch", title = "Before" });
+        var code = created.GetProperty("code").GetString()!;
+        using var response = await PatchAsync(code, json);
+        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest, "urn:shortlink:problem:malformed-request");
+        var read = await Http.GetFromJsonAsync<JsonElement>($"/api/v1/links/{code}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(problem.GetProperty("path").GetString(), Is.EqualTo(path));
+            Assert.That(read.ToString(), Is.EqualTo(created.ToString()));
+        });
+    }
+
     [Test]
     public async Task Patch_refuses_an_expiry_before_the_stored_valid_from()
     {

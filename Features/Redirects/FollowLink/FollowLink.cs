@@ -1,4 +1,3 @@
-using System.Net;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -27,8 +26,10 @@ internal static class FollowLink
             .Produces(StatusCodes.Status302Found)
             .Produces(StatusCodes.Status307TemporaryRedirect)
             .Produces(StatusCodes.Status308PermanentRedirect)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status410Gone);
+            .ProducesProblems(LinkProblems.LinkNotFound, LinkProblems.LinkExpired, LinkProblems.VisitLimitReached)
+            .TakesCodeInPath()
+            .ProducesProblems(CommonProblems.ServiceUnavailable, CommonProblems.InternalError)
+            .ProducesHtmlPages(StatusCodes.Status404NotFound, StatusCodes.Status410Gone);
 
     public static async Task<IResult> Handle(string code, HttpContext context, Databases databases, ShortDomain domain,
         IOptions<ShortlinkOptions> options, TimeProvider clock)
@@ -47,12 +48,11 @@ internal static class FollowLink
         }
         if (link.ExpiresAt <= now)
         {
-            return Gone(context, ProblemTypes.LinkExpired, "The link has expired", $"The link '{code}' expired.");
+            return Gone(context, LinkProblems.LinkExpired, $"The link '{code}' expired.");
         }
         if (link.MaxVisits is not null && !await TryUseVisitAsync(connection, link, HttpMethods.IsHead(context.Request.Method), ct))
         {
-            return Gone(context, ProblemTypes.VisitLimitReached, "The link's visit limit is reached",
-                $"The link '{code}' has been visited as often as it allows.");
+            return Gone(context, LinkProblems.VisitLimitReached, $"The link '{code}' has been visited as often as it allows.");
         }
         var location = link.ForwardQuery ? QueryStringMerge.Merge(link.Url, context.Request.QueryString.Value) : link.Url;
         context.Response.Headers.CacheControl = CacheControl(link, options.Value.Redirects, now);
@@ -104,26 +104,29 @@ internal static class FollowLink
         return maxAge <= 0 ? uncached : $"public, max-age={maxAge}";
     }
 
-    private static IResult NotFound(HttpContext context, string code) =>
-        WantsHtml(context.Request)
-            ? Page(StatusCodes.Status404NotFound, "Link not found", "This short link does not exist.")
-            : Problems.LinkNotFound(code);
+    private static IResult NotFound(HttpContext context, string code)
+    {
+        NeverCache(context.Response);
+        return ErrorPage.IsWanted(context.Request)
+            ? ErrorPage.Result(StatusCodes.Status404NotFound, "Link not found", "This short link does not exist.")
+            : LinkProblems.NotFound(code);
+    }
 
-    private static IResult Gone(HttpContext context, string type, string title, string detail) =>
-        WantsHtml(context.Request)
-            ? Page(StatusCodes.Status410Gone, title, "This short link is no longer available.")
-            : Problems.Of(StatusCodes.Status410Gone, type, title, detail);
+    private static IResult Gone(HttpContext context, ProblemType type, string detail)
+    {
+        NeverCache(context.Response);
+        return ErrorPage.IsWanted(context.Request)
+            ? ErrorPage.Result(StatusCodes.Status410Gone, type.Title, "This short link is no longer available.")
+            : Problems.Of(type, detail);
+    }
 
-    private static bool WantsHtml(HttpRequest request) =>
-        request.GetTypedHeaders().Accept.Any(accept =>
-            accept.MediaType.Equals("text/html", StringComparison.OrdinalIgnoreCase) && accept.Quality is not 0);
-
-    private static ContentHttpResult Page(int status, string title, string message) =>
-        TypedResults.Content($"""
-            <!doctype html>
-            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>{WebUtility.HtmlEncode(title)}</title>
-            <style>body{"{"}font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:15vh auto;padding:0 1rem;color:#222{"}"}</style>
-            </head><body><h1>{WebUtility.HtmlEncode(title)}</h1><p>{WebUtility.HtmlEncode(message)}</p></body></html>
-            """, "text/html; charset=utf-8", statusCode: status);
+    /// <summary>
+    /// A 404 or 410 is a page for a browser and problem+json for anyone else, so it varies by Accept; and
+    /// no cache may keep it, because a link created or changed a moment later must redirect at once.
+    /// </summary>
+    private static void NeverCache(HttpResponse response)
+    {
+        response.Headers.Vary = "Accept";
+        response.Headers.CacheControl = "no-store";
+    }
 }

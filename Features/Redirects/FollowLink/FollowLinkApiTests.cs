@@ -33,6 +33,14 @@ public sealed class FollowLinkApiTests : ApiTestBase
     }
 
     [Test]
+    public async Task Redirect_passes_escapes_that_are_not_utf8_through_unchanged()
+    {
+        var code = (await CreateLinkAsync(new { url = "https://example.com/latin1" })).GetProperty("code").GetString();
+        using var response = await Http.GetAsync($"/{code}?q=caf%E9&name=Fran%E7ois+X");
+        Assert.That(response.Headers.Location?.OriginalString, Is.EqualTo("https://example.com/latin1?q=caf%E9&name=Fran%E7ois%20X"));
+    }
+
+    [Test]
     public async Task Redirect_without_forwardQuery_ignores_incoming_parameters()
     {
         var code = (await CreateLinkAsync(new { url = "https://example.com/p?a=1", forwardQuery = false })).GetProperty("code").GetString();
@@ -89,6 +97,28 @@ public sealed class FollowLinkApiTests : ApiTestBase
     }
 
     [Test]
+    public async Task Not_found_and_gone_answers_vary_by_accept_and_are_never_cached()
+    {
+        var gone = (await CreateLinkAsync(new { url = "https://example.com/used-up", maxVisits = 1 })).GetProperty("code").GetString();
+        (await Http.GetAsync($"/{gone}")).Dispose();
+        foreach (var path in new[] { "/NoSuchCode", $"/{gone}" })
+        {
+            foreach (var accept in new[] { "text/html", "application/json" })
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, path);
+                request.Headers.Accept.ParseAdd(accept);
+                using var response = await Http.SendAsync(request);
+                Assert.Multiple(() =>
+                {
+                    Assert.That((int)response.StatusCode, Is.AnyOf(404, 410), $"{path} {accept}");
+                    Assert.That(response.Headers.Vary, Is.EqualTo(new[] { "Accept" }), $"{path} {accept}");
+                    Assert.That(response.Headers.CacheControl?.NoStore, Is.True, $"{path} {accept}");
+                });
+            }
+        }
+    }
+
+    [Test]
     public async Task Codes_are_case_sensitive_on_redirect()
     {
         await CreateLinkAsync(new { url = "https://example.com/lower", slug = "redir-case" });
@@ -101,13 +131,39 @@ public sealed class FollowLinkApiTests : ApiTestBase
         });
     }
 
-    [TestCase("/favicon.ico")]
-    [TestCase("/a%20b")]
-    [TestCase("/%E2%98%83")]
-    public async Task Impossible_codes_answer_404(string path)
+    [TestCase("GET", "/favicon.ico")]
+    [TestCase("GET", "/a%20b")]
+    [TestCase("HEAD", "/%E2%98%83")]
+    [TestCase("GET", "/api/v1/links/has.dot")]
+    [TestCase("GET", "/api/v1/links/a%20b/qr")]
+    [TestCase("DELETE", "/api/v1/links/%E2%98%83")]
+    [TestCase("PATCH", "/api/v1/links/much-too-long-for-any-code-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")]
+    public async Task Codes_that_cannot_exist_answer_404_without_asking_the_database(string method, string path)
     {
-        using var response = await Http.GetAsync(path);
-        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+        using var commands = new DatabaseCommands(ConnectionString);
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        if (method == "PATCH")
+        {
+            request.Content = new StringContent("""{"title":"x"}""", System.Text.Encoding.UTF8, "application/merge-patch+json");
+        }
+        using var response = await Http.SendAsync(request);
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+            Assert.That(commands.Executed, Is.Zero, "SQL commands run for a code that cannot exist");
+        });
+    }
+
+    [Test]
+    public async Task A_possible_code_is_looked_up_once()
+    {
+        using var commands = new DatabaseCommands(ConnectionString);
+        using var response = await Http.GetAsync("/PossibleButUnknown");
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+            Assert.That(commands.Executed, Is.EqualTo(1), "the counter itself must see the lookup");
+        });
     }
 
     [Test]

@@ -1,13 +1,17 @@
+using System.Buffers;
 using System.Text;
 
 namespace Shortlink.Features.Redirects;
 
 /// <summary>
 /// Appends a visitor's query string to a link's target: the target's own parameters stay first and
-/// untouched, the incoming ones follow in their order, re-encoded, and the fragment stays last.
+/// untouched, the incoming ones follow in their order, and the fragment stays last.
 /// </summary>
 internal static class QueryStringMerge
 {
+    private static readonly SearchValues<char> Unreserved =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~");
+
     public static string Merge(string target, string? incomingQuery)
     {
         var incoming = incomingQuery?.TrimStart('?');
@@ -34,15 +38,53 @@ internal static class QueryStringMerge
             var equals = pair.IndexOf('=', StringComparison.Ordinal);
             if (equals < 0)
             {
-                builder.Append(Encode(pair));
+                AppendEscaped(builder, pair);
                 continue;
             }
-            builder.Append(Encode(pair[..equals])).Append('=').Append(Encode(pair[(equals + 1)..]));
+            AppendEscaped(builder, pair.AsSpan(0, equals));
+            builder.Append('=');
+            AppendEscaped(builder, pair.AsSpan(equals + 1));
         }
         return builder.Append(fragment).ToString();
     }
 
-    // Decoding first means a visitor's already-encoded value is not encoded twice.
-    private static string Encode(string component) =>
-        Uri.EscapeDataString(Uri.UnescapeDataString(component.Replace('+', ' ')));
+    /// <summary>
+    /// Passes through what is already safe exactly as it was sent: unreserved characters and well-formed
+    /// %XX escapes, whatever bytes they stand for (a Latin-1 form value such as caf%E9 is not UTF-8, and
+    /// decoding it would turn it into something else). A '+' becomes %20; anything else is percent-encoded
+    /// as UTF-8, so nothing that could end or split the Location header gets through.
+    /// </summary>
+    private static void AppendEscaped(StringBuilder builder, ReadOnlySpan<char> component)
+    {
+        Span<byte> utf8 = stackalloc byte[4];
+        for (var i = 0; i < component.Length; i++)
+        {
+            var c = component[i];
+            if (c == '%' && i + 2 < component.Length && char.IsAsciiHexDigit(component[i + 1]) && char.IsAsciiHexDigit(component[i + 2]))
+            {
+                builder.Append(component.Slice(i, 3));
+                i += 2;
+            }
+            else if (c == '+')
+            {
+                builder.Append("%20");
+            }
+            else if (Unreserved.Contains(c))
+            {
+                builder.Append(c);
+            }
+            else
+            {
+                var width = char.IsHighSurrogate(c) && i + 1 < component.Length && char.IsLowSurrogate(component[i + 1]) ? 2 : 1;
+                var written = Encoding.UTF8.GetBytes(component.Slice(i, width), utf8);
+                foreach (var b in utf8[..written])
+                {
+                    builder.Append('%').Append(Hex[b >> 4]).Append(Hex[b & 0xF]);
+                }
+                i += width - 1;
+            }
+        }
+    }
+
+    private const string Hex = "0123456789ABCDEF";
 }

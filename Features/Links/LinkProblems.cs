@@ -1,0 +1,24 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Shortlink.Infrastructure.Web;
+
+namespace Shortlink.Features.Links;
+
+/// <summary>The problem types of links and their redirects; the README lists them with the common ones.</summary>
+internal static class LinkProblems
+{
+    public static readonly ProblemType LinkNotFound = new("link-not-found", 404, "Link not found");
+    public static readonly ProblemType SlugTaken = new("slug-taken", 409, "The slug is taken");
+    public static readonly ProblemType WriteConflict = new("write-conflict", 409, "Concurrent writes got in the way");
+    public static readonly ProblemType InvalidCursor = new("invalid-cursor", 400, "The cursor is not valid");
+    public static readonly ProblemType LinkExpired = new("link-expired", 410, "The link has expired");
+    public static readonly ProblemType VisitLimitReached = new("visit-limit-reached", 410, "The link's visit limit is reached");
+
+    public static ProblemHttpResult NotFound(string code) =>
+        Problems.Of(LinkNotFound, $"No link with code '{code}' exists.");
+
+    public static string SlugTakenDetail(string slug) =>
+        $"The slug '{slug}' is already in use or was used by a deleted link; choose another.";
+
+    public const string WriteConflictDetail =
+        "Other requests were writing the same codes at the same moment and this one gave way; send it again.";
+}

@@ -1,0 +1,65 @@
+using System.Net;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+using NUnit.Framework;
+using Shortlink.Tests.Support;
+
+namespace Shortlink.Infrastructure;
+
+public sealed class ShortlinkOptionsTests
+{
+    private static ValidateOptionsResult Validate(params (string Key, string Value)[] settings)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>($"Shortlink:{s.Key}", s.Value)))
+            .Build();
+        var options = new ShortlinkOptions { Database = { ConnectionString = "Server=127.0.0.1;Database=shortlink" } };
+        configuration.GetSection(ShortlinkOptions.Section).Bind(options);
+        return new ShortlinkOptionsValidator().Validate(Options.DefaultName, options);
+    }
+
+    [Test]
+    public void The_defaults_are_valid() => Assert.That(Validate().Succeeded, Is.True, Validate().FailureMessage);
+
+    [TestCase("Api:MaxBodyBytes", "5", "MaxBodyBytes")]
+    [TestCase("Api:MaxBulkBodyBytes", "0", "MaxBulkBodyBytes")]
+    [TestCase("Api:MaxConcurrentRequests", "0", "MaxConcurrentRequests")]
+    [TestCase("Api:MaxQueuedRequests", "-1", "MaxQueuedRequests")]
+    [TestCase("Redirects:PermanentMaxAgeSeconds", "-1", "PermanentMaxAgeSeconds")]
+    [TestCase("Database:ConnectionString", "", "ConnectionString")]
+    [TestCase("PublicBaseUrl", "not a url", "PublicBaseUrl")]
+    public void A_bad_value_in_any_section_fails_naming_the_key(string key, string value, string named)
+    {
+        var result = Validate((key, value));
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Failed, Is.True);
+            Assert.That(result.FailureMessage, Does.Contain(named));
+        });
+    }
+
+    [Test]
+    public void The_api_may_not_take_every_pooled_connection()
+    {
+        var result = Validate(("Database:ConnectionString", "Server=127.0.0.1;Database=shortlink;Maximum Pool Size=20"),
+            ("Api:MaxConcurrentRequests", "20"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Failed, Is.True);
+            Assert.That(result.FailureMessage, Does.Contain("Maximum Pool Size=20"));
+        });
+    }
+
+    [Test]
+    public void A_bad_nested_value_stops_the_service_at_start()
+    {
+        using var app = new ShortlinkApp("Server=127.0.0.1;Port=1;User ID=nobody;Password=x;Database=none;Connection Timeout=1",
+            new Dictionary<string, string?>
+            {
+                ["Shortlink:Database:MigrateOnStartup"] = "false",
+                ["Shortlink:Api:MaxBodyBytes"] = "5",
+            });
+        var failure = Assert.Throws<OptionsValidationException>(() => app.CreateClient());
+        Assert.That(failure!.Message, Does.Contain("MaxBodyBytes"));
+    }
+}

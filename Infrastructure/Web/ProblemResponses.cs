@@ -1,0 +1,38 @@
+namespace Shortlink.Infrastructure.Web;
+
+/// <summary>The problem types an endpoint answers; the OpenAPI document lists them per status, with an example.</summary>
+internal sealed record ProblemResponses(IReadOnlyList<ProblemType> Types);
+
+/// <summary>Statuses at which an endpoint answers a browser with a small HTML page instead of problem+json.</summary>
+internal sealed record HtmlPageResponses(IReadOnlyList<int> Statuses);
+
+internal static class ProblemResponseExtensions
+{
+    /// <summary>Declares the problems an endpoint (or every endpoint of a group) may answer.</summary>
+    public static TBuilder ProducesProblems<TBuilder>(this TBuilder builder, params ProblemType[] types)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        foreach (var status in types.Select(type => type.Status).Distinct())
+        {
+            builder.ProducesProblem(status);
+        }
+        return builder.WithMetadata(new ProblemResponses(types));
+    }
+
+    /// <summary>What can go wrong while a JSON body is read: not JSON, too slow, too large, not sent as JSON.</summary>
+    public static RouteHandlerBuilder ReadsJsonBody(this RouteHandlerBuilder builder) =>
+        builder.ProducesProblems(CommonProblems.MalformedRequest, CommonProblems.RequestTimeout,
+            CommonProblems.PayloadTooLarge, CommonProblems.UnsupportedMediaType);
+
+    /// <summary>
+    /// A code of "." or ".." is a dot-segment that the server removes before routing, so such a request
+    /// reaches the parent path: 404 there, or 405 where the parent answers other methods.
+    /// </summary>
+    public static RouteHandlerBuilder TakesCodeInPath(this RouteHandlerBuilder builder, bool parentAnswersOtherMethods = false) =>
+        parentAnswersOtherMethods
+            ? builder.ProducesProblems(CommonProblems.NotFound, CommonProblems.MethodNotAllowed)
+            : builder.ProducesProblems(CommonProblems.NotFound);
+
+    public static RouteHandlerBuilder ProducesHtmlPages(this RouteHandlerBuilder builder, params int[] statuses) =>
+        builder.WithMetadata(new HtmlPageResponses(statuses));
+}

@@ -1,0 +1,293 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
+using NUnit.Framework;
+using Shortlink.Tests.Support;
+
+namespace Shortlink.Tests.Api;
+
+/// <summary>A request sent to an operation, as the operation's path template and the path actually sent.</summary>
+internal sealed record Probe(string Method, string Template, string Path, string? Body = null, string ContentType = "application/json",
+    string? Accept = null, string? IdempotencyKey = null, string? IfNoneMatch = null)
+{
+    public HttpRequestMessage ToRequest()
+    {
+        var request = new HttpRequestMessage(new HttpMethod(Method), Path);
+        if (Body is not null)
+        {
+            request.Content = new StringContent(Body, Encoding.UTF8);
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue(ContentType);
+            request.Headers.ExpectContinue = Body.Length > 32 * 1024;
+        }
+        if (Accept is not null)
+        {
+            request.Headers.Accept.ParseAdd(Accept);
+        }
+        if (IdempotencyKey is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Idempotency-Key", IdempotencyKey);
+        }
+        if (IfNoneMatch is not null)
+        {
+            request.Headers.TryAddWithoutValidation("If-None-Match", IfNoneMatch);
+        }
+        return request;
+    }
+}
+
+/// <summary>
+/// Drives every operation through its error paths and holds each answer to the OpenAPI document: a status,
+/// a content type or a problem type that the document does not declare fails the test.
+/// </summary>
+public sealed class ContractErrorPathsTests : ApiTestBase
+{
+    private const string Links = "/api/v1/links";
+    private const string Bulk = "/api/v1/links/bulk";
+    private const string Link = "/api/v1/links/{code}";
+    private const string Qr = "/api/v1/links/{code}/qr";
+    private const string Follow = "/{code}";
+    private const string Html = "text/html,application/xhtml+xml,*/*;q=0.8";
+
+    private static readonly string TooLarge = new('t', 70_000);
+
+    private async Task<string> ETagOfAsync(string code)
+    {
+        using var response = await Http.GetAsync($"/api/v1/links/{code}/qr");
+        return response.Headers.ETag!.ToString();
+    }
+
+    private async Task<List<Probe>> ProbesAsync()
+    {
+        var now = App.Clock.GetUtcNow();
+        await CreateLinkAsync(new { url = "https://example.com/contract", slug = "contract-link" });
+        await CreateLinkAsync(new { url = "https://example.com/contract-gone", slug = "contract-gone", maxVisits = 1 });
+        await CreateLinkAsync(new { url = "https://example.com/contract-expired", slug = "contract-expired", expiresAt = now.AddMinutes(1) });
+        await CreateLinkAsync(new { url = "https://example.com/contract-delete", slug = "contract-delete" });
+        foreach (var type in new[] { 301, 307, 308 })
+        {
+            await CreateLinkAsync(new { url = $"https://example.com/contract-{type}", slug = $"contract-{type}", redirectType = type });
+        }
+        (await Http.GetAsync("/contract-gone")).Dispose();
+        App.Clock.Advance(TimeSpan.FromMinutes(2));
+        var etag = await ETagOfAsync("contract-link");
+
+        var probes = new List<Probe>
+        {
+            new("POST", Links, Links, """{"url":"https://example.com/probe"}"""),
+            new("POST", Links, Links, """{"url":"ftp://example.com"}"""),
+            new("POST", Links, Links, """{"url":"""),
+            new("POST", Links, Links, """{"url":"https://example.com","url":"https://example.org"}"""),
+            new("POST", Links, Links, """{"url":"https://example.com","expiresAt":"2099-01-01T00:00:00"}"""),
+            new("POST", Links, Links, """{"url":"https://example.com"}""", ContentType: "text/plain"),
+            new("POST", Links, Links, $$"""{"url":"https://example.com","title":"{{TooLarge}}"}"""),
+            new("POST", Links, Links, """{"url":"https://example.com/taken","slug":"contract-link"}"""),
+            new("POST", Links, Links, """{"url":"https://example.com"}""", IdempotencyKey: "has space"),
+            new("POST", Links, Links, """{"url":"https://example.com/k1"}""", IdempotencyKey: "contract-reused"),
+            new("POST", Links, Links, """{"url":"https://example.com/k2"}""", IdempotencyKey: "contract-reused"),
+            new("POST", Links, Links, """{"url":"https://example.com/k2"}""", Accept: Html),
+            new("POST", Bulk, Bulk, """{"items":[{"url":"https://example.com/b"},{"url":"nope"},{"url":"https://example.com/t","slug":"contract-link"}]}"""),
+            new("POST", Bulk, Bulk, "{}"),
+            new("POST", Bulk, Bulk, """{"items":"""),
+            new("POST", Bulk, Bulk, """{"items":[]}""", ContentType: "text/plain"),
+            new("POST", Bulk, Bulk, $$"""{"items":[{"url":"https://example.com/{{new string('x', 5 * 1024 * 1024)}}"}]}"""),
+            new("POST", Bulk, Bulk, """{"items":[{"url":"https://example.com/k1"}]}""", IdempotencyKey: "contract-bulk-reused"),
+            new("POST", Bulk, Bulk, """{"items":[{"url":"https://example.com/k2"}]}""", IdempotencyKey: "contract-bulk-reused"),
+            new("GET", Links, Links),
+            new("GET", Links, $"{Links}?limit=0"),
+            new("GET", Links, $"{Links}?limit=abc"),
+            new("GET", Links, $"{Links}?cursor=forged"),
+            new("GET", Links, $"{Links}?tag=a&tag=b"),
+            new("GET", Links, $"{Links}?q=x", Accept: Html),
+            new("GET", Link, $"{Links}/contract-link"),
+            new("GET", Link, $"{Links}/NoSuchCode"),
+            new("GET", Link, $"{Links}/not%20a%20code"),
+            new("GET", Link, $"{Links}/.."),
+            new("PATCH", Link, $"{Links}/contract-link", """{"title":"Changed"}"""),
+            new("PATCH", Link, $"{Links}/contract-link", """{"url":null}"""),
+            new("PATCH", Link, $"{Links}/contract-link", """{"title":"""),
+            new("PATCH", Link, $"{Links}/contract-link", """{"title":"x"}""", ContentType: "text/plain"),
+            new("PATCH", Link, $"{Links}/contract-link", $$"""{"title":"{{TooLarge}}"}"""),
+            new("PATCH", Link, $"{Links}/NoSuchCode", """{"title":"x"}"""),
+            new("PATCH", Link, $"{Links}/.", """{"title":"x"}"""),
+            new("DELETE", Link, $"{Links}/contract-delete"),
+            new("DELETE", Link, $"{Links}/contract-delete"),
+            new("DELETE", Link, $"{Links}/."),
+            new("DELETE", Link, $"{Links}/.."),
+            new("GET", Qr, $"{Links}/contract-link/qr"),
+            new("GET", Qr, $"{Links}/contract-link/qr?format=svg&size=128"),
+            new("GET", Qr, $"{Links}/contract-link/qr", IfNoneMatch: etag),
+            new("GET", Qr, $"{Links}/contract-link/qr?size=5"),
+            new("GET", Qr, $"{Links}/contract-link/qr?size=abc"),
+            new("GET", Qr, $"{Links}/contract-link/qr?format=png&format=svg"),
+            new("GET", Qr, $"{Links}/NoSuchCode/qr"),
+        };
+        foreach (var method in new[] { "GET", "HEAD" })
+        {
+            foreach (var accept in new[] { (string?)null, Html })
+            {
+                probes.AddRange(new[] { "/contract-link", "/contract-301", "/contract-307", "/contract-308", "/NoSuchCode", "/no%20code",
+                    "/contract-gone", "/contract-expired", "/.." }.Select(path => new Probe(method, Follow, path, Accept: accept)));
+            }
+        }
+        return probes;
+    }
+
+    [Test]
+    public async Task Every_operation_answers_only_what_the_document_declares()
+    {
+        var contract = await Contract.LoadAsync(Http);
+        var probes = await ProbesAsync();
+        var violations = new List<string>();
+        var seen = new List<string>();
+        foreach (var probe in probes)
+        {
+            using var request = probe.ToRequest();
+            using var response = await Http.SendAsync(request);
+            var body = await response.Content.ReadAsStringAsync();
+            seen.Add($"{probe.Method} {probe.Template} {(int)response.StatusCode}");
+            violations.AddRange(contract.Undeclared(request.Method, probe.Template, response, body)
+                .Select(violation => $"{violation} (sent {probe.Method} {probe.Path})"));
+        }
+        TestContext.Out.WriteLine(string.Join('\n', seen.Distinct()));
+        Assert.Multiple(() =>
+        {
+            Assert.That(violations, Is.Empty, string.Join('\n', violations));
+            Assert.That(contract.Operations, Is.SubsetOf(probes.Select(p => $"{p.Method} {p.Template}").Distinct()),
+                "an operation has no probes here");
+        });
+    }
+
+    [Test]
+    public async Task Concurrent_requests_under_one_key_answer_only_declared_statuses()
+    {
+        var contract = await Contract.LoadAsync(Http);
+        // Inserting a link takes a second here, so the first request still holds the key when the others arrive.
+        await ExecuteAsync("CREATE TRIGGER slow_insert BEFORE INSERT ON links FOR EACH ROW DO SLEEP(1)");
+        try
+        {
+            await ProbeConcurrentlyAsync(contract);
+        }
+        finally
+        {
+            await ExecuteAsync("DROP TRIGGER IF EXISTS slow_insert");
+        }
+    }
+
+    private async Task ProbeConcurrentlyAsync(Contract contract)
+    {
+        foreach (var (template, body) in new[] { (Links, """{"url":"https://example.com/race"}"""), (Bulk, """{"items":[{"url":"https://example.com/race"}]}""") })
+        {
+            var probe = new Probe("POST", template, template, body, IdempotencyKey: $"contract-race-{template}");
+            var answers = await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
+            {
+                using var request = probe.ToRequest();
+                using var response = await Http.SendAsync(request);
+                return ((int)response.StatusCode, contract.Undeclared(request.Method, template, response, await response.Content.ReadAsStringAsync()).ToList());
+            }));
+            Assert.Multiple(() =>
+            {
+                Assert.That(answers.SelectMany(answer => answer.Item2), Is.Empty);
+                Assert.That(answers.Select(answer => answer.Item1), Has.Some.EqualTo(409), "no request saw the key in use");
+            });
+        }
+    }
+
+    [Test]
+    public async Task A_body_shorter_than_its_content_length_gets_a_declared_408()
+    {
+        var contract = await Contract.LoadAsync(Http);
+        using var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, Http.BaseAddress!.Port);
+        var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(
+            "POST /api/v1/links HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"url\":"));
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        var raw = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        using var response = ParseResponse(raw, out var body);
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.RequestTimeout));
+            Assert.That(contract.Undeclared(HttpMethod.Post, Links, response, body), Is.Empty);
+        });
+    }
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new MySqlConnector.MySqlConnection(ConnectionString);
+        await Dapper.SqlMapper.ExecuteAsync(connection, sql);
+    }
+
+    private static HttpResponseMessage ParseResponse(string raw, out string body)
+    {
+        var headerEnd = raw.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        var lines = raw[..headerEnd].Split("\r\n");
+        var response = new HttpResponseMessage((HttpStatusCode)int.Parse(lines[0].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture));
+        var rest = raw[(headerEnd + 4)..];
+        var chunked = lines.Any(line => line.Equals("Transfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase));
+        body = chunked ? Unchunk(rest) : rest;
+        response.Content = new StringContent(body);
+        response.Content.Headers.ContentType = lines.FirstOrDefault(line => line.StartsWith("Content-Type:", StringComparison.OrdinalIgnoreCase)) is { } type
+            ? MediaTypeHeaderValue.Parse(type["Content-Type:".Length..].Trim())
+            : null;
+        return response;
+    }
+
+    private static string Unchunk(string chunked)
+    {
+        var body = new StringBuilder();
+        for (var position = 0; ;)
+        {
+            var lineEnd = chunked.IndexOf("\r\n", position, StringComparison.Ordinal);
+            var size = Convert.ToInt32(chunked[position..lineEnd], 16);
+            if (size == 0)
+            {
+                return body.ToString();
+            }
+            body.Append(chunked, lineEnd + 2, size);
+            position = lineEnd + 2 + size + 2;
+        }
+    }
+}
+
+/// <summary>With the database down, every operation still answers only what the document declares (503 with Retry-After).</summary>
+public sealed class ContractWithoutDatabaseTests
+{
+    [Test]
+    public async Task Every_operation_declares_the_503_it_answers_when_the_database_is_down()
+    {
+        await using var app = new ShortlinkApp("Server=127.0.0.1;Port=1;User ID=nobody;Password=x;Database=none;Connection Timeout=1",
+            new Dictionary<string, string?> { ["Shortlink:Database:MigrateOnStartup"] = "false" });
+        var port = Ports.FreeLoopbackPort();
+        app.UseKestrel(port);
+        app.StartServer();
+        using var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        var contract = await Contract.LoadAsync(http);
+        var probes = new Probe[]
+        {
+            new("POST", "/api/v1/links", "/api/v1/links", """{"url":"https://example.com"}"""),
+            new("POST", "/api/v1/links", "/api/v1/links", """{"url":"https://example.com"}""", IdempotencyKey: "down"),
+            new("POST", "/api/v1/links/bulk", "/api/v1/links/bulk", """{"items":[{"url":"https://example.com"}]}"""),
+            new("GET", "/api/v1/links", "/api/v1/links"),
+            new("GET", "/api/v1/links/{code}", "/api/v1/links/abc"),
+            new("PATCH", "/api/v1/links/{code}", "/api/v1/links/abc", """{"title":"x"}"""),
+            new("DELETE", "/api/v1/links/{code}", "/api/v1/links/abc"),
+            new("GET", "/api/v1/links/{code}/qr", "/api/v1/links/abc/qr"),
+            new("GET", "/{code}", "/abc"),
+            new("HEAD", "/{code}", "/abc"),
+        };
+        var answers = new List<(int Status, List<string> Violations)>();
+        foreach (var probe in probes)
+        {
+            using var request = probe.ToRequest();
+            using var response = await http.SendAsync(request);
+            answers.Add(((int)response.StatusCode,
+                contract.Undeclared(request.Method, probe.Template, response, await response.Content.ReadAsStringAsync()).ToList()));
+        }
+        Assert.Multiple(() =>
+        {
+            Assert.That(answers.Select(answer => answer.Status), Is.All.EqualTo(503));
+            Assert.That(answers.SelectMany(answer => answer.Violations), Is.Empty);
+        });
+    }
+}

@@ -1,0 +1,130 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using NUnit.Framework;
+using Serilog.Events;
+using Shortlink.Features.Links;
+using Shortlink.Tests.Support;
+
+namespace Shortlink.Tests.Api;
+
+/// <summary>
+/// Requests are logged and counted as what they were: a client's mistake is not an error, an aborted
+/// request is not a 500, and nothing a client sends can write to the error log.
+/// </summary>
+public sealed class ErrorLoggingTests : ApiTestBase
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Serilog:MinimumLevel:Default"] = "Information",
+    };
+
+    [SetUp]
+    public void ForgetEarlierLogs() => App.Logs.Clear();
+
+    [TestCase("POST", "/api/v1/links", "{\"url\":", 400, TestName = "Truncated_json_is_logged_as_a_400_at_information")]
+    [TestCase("POST", "/api/v1/links", "{\"url\":\"https://example.com\",\"expiresIn\":1}", 400, TestName = "An_unknown_field_is_logged_as_a_400_at_information")]
+    [TestCase("POST", "/api/v1/links", "{\"url\":\"https://example.com\",\"url\":\"https://example.org\"}", 400, TestName = "A_duplicate_field_is_logged_as_a_400_at_information")]
+    [TestCase("GET", "/api/v1/links?limit=abc", null, 400, TestName = "A_non_numeric_limit_is_logged_as_a_400_at_information")]
+    [TestCase("GET", "/api/v1/links?tag=a&tag=b", null, 400, TestName = "A_repeated_parameter_is_logged_as_a_400_at_information")]
+    [TestCase("POST", "/api/v1/links", "{\"url\":\"https://example.com\"}", 415, TestName = "A_wrong_content_type_is_logged_as_a_415_at_information")]
+    [TestCase("GET", "/api/v1/links/NoSuchCode", null, 404, TestName = "An_unknown_link_is_logged_as_a_404_at_information")]
+    public async Task Client_mistakes_are_logged_at_information_without_a_stack_trace(string method, string path, string? body, int status)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        if (body is not null)
+        {
+            request.Content = new StringContent(body, Encoding.UTF8, status == 415 ? "text/plain" : "application/json");
+        }
+        using var response = await Http.SendAsync(request);
+        Assert.That((int)response.StatusCode, Is.EqualTo(status));
+
+        var logged = await RequestLogAsync(path.Split('?')[0]);
+        Assert.Multiple(() =>
+        {
+            Assert.That(LogCapture.StatusOf(logged), Is.EqualTo(status));
+            Assert.That(logged.Level, Is.EqualTo(LogEventLevel.Information));
+            Assert.That(logged.Exception, Is.Null);
+            Assert.That(App.Logs.Events.Where(e => e.Level >= LogEventLevel.Warning), Is.Empty);
+        });
+    }
+
+    [Test]
+    public async Task A_client_that_drops_its_request_is_logged_and_counted_as_499_not_500()
+    {
+        // Half a body, then a reset: the service is still reading when the client goes away.
+        using (var client = new TcpClient())
+        {
+            await client.ConnectAsync(IPAddress.Loopback, Http.BaseAddress!.Port);
+            var stream = client.GetStream();
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(
+                "POST /api/v1/links HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"url\":\"https://exa"));
+            await stream.FlushAsync();
+            await Task.Delay(200);
+            client.Client.LingerState = new LingerOption(true, 0);
+        }
+
+        var logged = await RequestLogAsync("/api/v1/links");
+        var metrics = await Http.GetStringAsync("/metrics");
+        var durations = metrics.Split('\n').Where(line => line.StartsWith("http_server_request_duration_seconds_count", StringComparison.Ordinal)).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(LogCapture.StatusOf(logged), Is.EqualTo(499));
+            Assert.That(logged.Level, Is.EqualTo(LogEventLevel.Information));
+            // Kestrel itself may warn "Connection processing ended abnormally" about the reset connection
+            // (dotnet/aspnetcore#52324); nothing reaches Error.
+            Assert.That(App.Logs.Events.Where(e => e.Level >= LogEventLevel.Error).Select(e => e.RenderMessage()), Is.Empty);
+            Assert.That(durations, Has.Some.Contains("http_response_status_code=\"499\""));
+            Assert.That(durations, Has.None.Contains("http_response_status_code=\"500\""));
+        });
+    }
+
+    private async Task<LogEvent> RequestLogAsync(string path)
+    {
+        LogEvent? found = null;
+        await Eventually.TrueAsync(() =>
+        {
+            found = App.Logs.Requests.LastOrDefault(e => LogCapture.StringOf(e, "RequestPath") == path);
+            return Task.FromResult(found is not null);
+        });
+        return found!;
+    }
+}
+
+/// <summary>A real bug (here: a QR renderer that throws) is a 500, logged once at Error with the path and route it happened on.</summary>
+public sealed class UnhandledExceptionLoggingTests : ApiTestBase
+{
+    [Test]
+    public async Task An_unhandled_exception_is_a_500_logged_at_error_with_the_real_path_and_route()
+    {
+        await CreateLinkAsync(new { url = "https://example.com/broken-renderer", slug = "broken-qr" });
+        await using var broken = App.WithWebHostBuilder(builder =>
+        {
+            builder.UseSetting("Serilog:MinimumLevel:Default", "Information");
+            builder.ConfigureTestServices(services => services.AddSingleton(
+                new GetLinkQrCode.Images((_, _, _) => throw new InvalidOperationException("the renderer is broken"))));
+        });
+        using var http = broken.CreateClient();
+        App.Logs.Clear();
+        using var response = await http.GetAsync("/api/v1/links/broken-qr/qr?size=100");
+        await AssertProblemAsync(response, HttpStatusCode.InternalServerError, "urn:shortlink:problem:internal-error");
+
+        var logs = App.Logs.Events;
+        var errors = logs.Where(e => e.Exception is not null).ToList();
+        var request = logs.Single(e => LogCapture.StringOf(e, "RequestPath") == "/api/v1/links/broken-qr/qr" && e.Properties.ContainsKey("StatusCode"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(errors, Has.Count.EqualTo(1));
+            Assert.That(errors[0].Level, Is.EqualTo(LogEventLevel.Error));
+            Assert.That(LogCapture.StringOf(errors[0], "RequestPath"), Is.EqualTo("/api/v1/links/broken-qr/qr"));
+            Assert.That(LogCapture.StringOf(errors[0], "RouteTemplate"), Is.EqualTo("/api/v1/links/{code}/qr"));
+            Assert.That(errors[0].Exception, Is.InstanceOf<InvalidOperationException>());
+            Assert.That(LogCapture.StatusOf(request), Is.EqualTo(500));
+            Assert.That(request.Level, Is.EqualTo(LogEventLevel.Error));
+            Assert.That(LogCapture.StringOf(request, "RouteTemplate"), Is.EqualTo("/api/v1/links/{code}/qr"));
+        });
+    }
+}
