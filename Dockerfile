@@ -28,8 +28,8 @@ ENV ASPNETCORE_URLS=http://+:8080 \
     ASPNETCORE_HTTP_PORTS= \
     DOTNET_CLI_TELEMETRY_OPTOUT=1
 EXPOSE 8080
-# No HEALTHCHECK: the aspnet image has neither curl nor wget. Probes for an orchestrator:
-#   liveness  GET /health/live   (process up; checks nothing else)
-#   readiness GET /health/ready  (database reachable; the schema is migrated at start-up)
+# The image has neither curl nor wget: the service probes its own /health/ready (database reachable,
+# every migration applied). Orchestrators can probe GET /health/live and GET /health/ready directly.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 CMD ["dotnet", "Shortlink.dll", "health"]
 USER $APP_UID
 ENTRYPOINT ["dotnet", "Shortlink.dll"]
