@@ -37,11 +37,13 @@ app.UseRequestLogging();
 app.UseExceptionHandler();
 app.UseProblemStatusPages();
 app.UseRateLimiter();
+app.UseRequestBodies();
 app.UseOpenApiDocuments();
 
-app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
-app.MapPrometheusScrapingEndpoint("/metrics");
+HttpMethodMetadata readOnly = new([HttpMethods.Get, HttpMethods.Head]);
+app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).WithMetadata(readOnly);
+app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") }).WithMetadata(readOnly);
+app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(readOnly);
 app.MapLinks();
 FollowLink.Map(app);
 

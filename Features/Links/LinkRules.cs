@@ -97,7 +97,7 @@ internal static partial class LinkRules
 
     private static string ToAscii(string url, Uri uri)
     {
-        if (Ascii.IsValid(url) && !url.Any(NeedsEscaping))
+        if (Ascii.IsValid(url) && !NeedsEscapingAt(url).Any())
         {
             return url;
         }
@@ -122,15 +122,19 @@ internal static partial class LinkRules
         return builder.ToString();
     }
 
-    /// <summary>Percent-encodes (as UTF-8) what a URL cannot carry as it is: non-ASCII, spaces, quotes, &lt;&gt; and the like.</summary>
+    /// <summary>
+    /// Percent-encodes (as UTF-8) what a URL cannot carry as it is: non-ASCII, spaces, quotes, &lt;&gt; and
+    /// the like, and a '%' that starts no escape (it becomes %25), so that every Location is a valid URI.
+    /// </summary>
     public static string PercentEncodeUnsafe(string part)
     {
         var builder = new StringBuilder(part.Length);
         Span<byte> utf8 = stackalloc byte[4];
+        var escapeAt = NeedsEscapingAt(part).ToHashSet();
         for (var i = 0; i < part.Length; i++)
         {
             var c = part[i];
-            if (!NeedsEscaping(c))
+            if (!escapeAt.Contains(i))
             {
                 builder.Append(c);
                 continue;
@@ -146,7 +150,18 @@ internal static partial class LinkRules
         return builder.ToString();
     }
 
-    private static bool NeedsEscaping(char c) => c > '~' || UnsafeAscii.Contains(c);
+    private static IEnumerable<int> NeedsEscapingAt(string part)
+    {
+        for (var i = 0; i < part.Length; i++)
+        {
+            var c = part[i];
+            if (c > '~' || UnsafeAscii.Contains(c)
+                || (c == '%' && !(i + 2 < part.Length && char.IsAsciiHexDigit(part[i + 1]) && char.IsAsciiHexDigit(part[i + 2]))))
+            {
+                yield return i;
+            }
+        }
+    }
 
     private static readonly SearchValues<char> UnsafeAscii = SearchValues.Create(" \"<>\\^`{|}");
 

@@ -74,6 +74,8 @@ public sealed class LinkRulesTests
     [TestCase("  https://example.com/trimmed  ", "https://example.com/trimmed")]
     [TestCase("https://例え.jp:8080/パス", "https://xn--r8jz45g.jp:8080/%E3%83%91%E3%82%B9")]
     [TestCase("https://example.com/emoji/😀", "https://example.com/emoji/%F0%9F%98%80")]
+    [TestCase("https://example.com/%zz?q=100%&r=%4", "https://example.com/%25zz?q=100%25&r=%254")]
+    [TestCase("https://example.com/ok%20?q=%e9%C3%A9", "https://example.com/ok%20?q=%e9%C3%A9")]
     public void Urls_are_made_ascii_for_the_location_header(string url, string expected)
     {
         Assert.That(LinkRules.TryNormalizeUrl(url, out var normalized, out var error), Is.True, error);

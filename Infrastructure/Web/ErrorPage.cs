@@ -16,6 +16,7 @@ internal static class ErrorPage
     {
         http.Response.StatusCode = status;
         http.Response.ContentType = "text/html; charset=utf-8";
+        http.Response.Headers.CacheControl = "no-store";
         return http.Response.WriteAsync(Render(title, message), http.RequestAborted);
     }
 

@@ -28,7 +28,11 @@ internal static class IdempotencyExtensions
         builder
             .AddEndpointFilter<IdempotencyFilter<TBody>>()
             .WithMetadata(new IdempotentEndpoint())
+            .WithResponseHeader(StatusCodes.Status200OK, ReplayedHeaderName, ReplayedDescription)
+            .WithResponseHeader(StatusCodes.Status201Created, ReplayedHeaderName, ReplayedDescription)
             .ProducesProblems(CommonProblems.ValidationFailed, IdempotencyProblems.KeyInUse, IdempotencyProblems.KeyReused);
+
+    private const string ReplayedDescription = "\"true\" when this is the kept response of an earlier request with the same Idempotency-Key.";
 
     public static IServiceCollection AddIdempotency(this IServiceCollection services)
     {
@@ -48,8 +52,17 @@ internal static class IdempotencyProblems
 internal sealed class IdempotentEndpoint;
 
 /// <summary>
-/// Only 2xx responses are kept: a request that failed changed nothing, so repeating it is already
-/// safe and the client may correct it under the same key. A key still in flight answers 409 until
+/// A successful answer that may have changed nothing (a bulk whose every item failed): then its key is not
+/// bound either, and the client can correct the request and retry under the same key.
+/// </summary>
+internal interface IMayChangeNothing
+{
+    bool ChangedNothing { get; }
+}
+
+/// <summary>
+/// Only 2xx responses that changed something are kept: a request that failed changed nothing, so
+/// repeating it is already safe and the client may correct it under the same key. A key still in flight answers 409 until
 /// its request ends or its lease runs out. No connection is held while the handler runs: the filter
 /// takes one for each of its own queries, so a request never needs two at once.
 /// </summary>
@@ -94,7 +107,7 @@ internal sealed class IdempotencyFilter<TBody>(IdempotencyStore store, TimeProvi
             await ReleaseAsync(keyHash, lease);
             throw;
         }
-        if (result is IResult executable && StatusOf(result) is >= 200 and < 300)
+        if (result is IResult executable && StatusOf(result) is >= 200 and < 300 && !ChangedNothing(result))
         {
             return await KeepAndAnswerAsync(http, executable, keyHash, lease);
         }
@@ -187,6 +200,13 @@ internal sealed class IdempotencyFilter<TBody>(IdempotencyStore store, TimeProvi
                 IdempotencyExtensions.Lease);
         }
     }
+
+    private static bool ChangedNothing(object? result) => result switch
+    {
+        INestedHttpResult nested => ChangedNothing(nested.Result),
+        IValueHttpResult { Value: IMayChangeNothing { ChangedNothing: true } } => true,
+        _ => false,
+    };
 
     private static int? StatusOf(object? result) => result switch
     {

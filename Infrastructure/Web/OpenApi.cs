@@ -24,10 +24,14 @@ internal static class OpenApiExtensions
                                    "with stable type URIs (urn:shortlink:problem:*); each error response lists its types in " +
                                    "x-problem-types. Kestrel refuses a few requests before the service sees them, with a " +
                                    "status and no body: 400 (a malformed request line or a NUL byte in the path), 414 (a " +
-                                   "request line over 8 KiB) and 431 (headers over 32 KiB).";
+                                   "request line over 8 KiB) and 431 (headers over 32 KiB). A method that a path does not answer gets 405 " +
+                                   "method-not-allowed with Allow.";
             settings.SchemaSettings.SchemaNameGenerator = new SliceSchemaNames();
             MapPatchFields(settings.SchemaSettings.TypeMappers);
             settings.SchemaSettings.SchemaProcessors.Add(new AlwaysPresentProperties());
+            settings.SchemaSettings.SchemaProcessors.Add(new NonClearablePatchFields());
+            settings.SchemaSettings.SchemaProcessors.Add(new ProblemDocuments());
+            settings.OperationProcessors.Add(new RequestBodyProcessor());
             settings.OperationProcessors.Add(new IdempotencyHeaderProcessor());
             settings.OperationProcessors.Add(new ResponsesProcessor());
             settings.OperationProcessors.Add(new ExamplesProcessor());
@@ -101,6 +105,58 @@ internal static class OpenApiExtensions
         }
     }
 
+    private sealed class NonClearablePatchFields : ISchemaProcessor
+    {
+        public void Process(SchemaProcessorContext context)
+        {
+            foreach (var property in context.ContextualType.Type.GetProperties())
+            {
+                if (property.IsDefined(typeof(CannotBeClearedAttribute), inherit: false)
+                    && context.Schema.Properties.TryGetValue(System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(property.Name), out var schema))
+                {
+                    schema.IsNullableRaw = false;
+                }
+            }
+        }
+    }
+
+    /// <summary>The problem document as the service writes it: always a type, title, status, detail and trace id.</summary>
+    private sealed class ProblemDocuments : ISchemaProcessor
+    {
+        public void Process(SchemaProcessorContext context)
+        {
+            if (context.ContextualType.Type != typeof(Microsoft.AspNetCore.Mvc.ProblemDetails))
+            {
+                return;
+            }
+            var schema = context.Schema;
+            schema.Description = "RFC 9457 problem details. Problem types may add fields of their own (slug-taken: slug).";
+            schema.Properties.Remove("instance");
+            foreach (var (name, property) in schema.Properties)
+            {
+                property.IsNullableRaw = false;
+                property.IsRequired = true;
+            }
+            schema.Properties["traceId"] = new JsonSchemaProperty
+            {
+                Type = JsonObjectType.String,
+                IsRequired = true,
+                Description = "The W3C trace id of the request, also in the service's logs.",
+            };
+            schema.Properties["errors"] = new JsonSchemaProperty
+            {
+                Type = JsonObjectType.Object,
+                Description = "validation-failed: the messages per field, named as in the JSON.",
+                AdditionalPropertiesSchema = new JsonSchema { Type = JsonObjectType.Array, Item = new JsonSchema { Type = JsonObjectType.String } },
+            };
+            schema.Properties["path"] = new JsonSchemaProperty
+            {
+                Type = JsonObjectType.String,
+                Description = "malformed-request: the JSON path of the offending value, e.g. $.items[3].expiresAt.",
+            };
+        }
+    }
+
     /// <summary>
     /// Problem responses are application/problem+json (and text/html where a browser gets a page), list
     /// the problem types they carry in x-problem-types, and every response says what it means.
@@ -135,6 +191,14 @@ internal static class OpenApiExtensions
                             Schema = new JsonSchema { Type = JsonObjectType.String, Format = "binary" },
                         };
                     }
+                }
+                foreach (var header in metadata.OfType<ResponseHeader>().Where(header => header.Status == code))
+                {
+                    response.Headers[header.Name] = new OpenApiHeader
+                    {
+                        Description = header.Description,
+                        Schema = new JsonSchema { Type = JsonObjectType.String },
+                    };
                 }
                 var types = problemTypes.Where(type => type.Status == code).Select(type => type.Uri).ToList();
                 if (types.Count > 0)
@@ -186,6 +250,26 @@ internal static class OpenApiExtensions
     /// <summary>Declared types in the order they were declared (a group's first), without repeats.</summary>
     private static List<ProblemType> ProblemTypesOf(IList<object> metadata) =>
         metadata.OfType<ProblemResponses>().SelectMany(declared => declared.Types).Distinct().ToList();
+
+    /// <summary>The body's media types are the ones the endpoint declares last (PATCH: merge-patch and plain JSON).</summary>
+    private sealed class RequestBodyProcessor : IOperationProcessor
+    {
+        public bool Process(OperationProcessorContext context)
+        {
+            var body = context.OperationDescription.Operation.RequestBody;
+            if (body is not null && body.Content.Count > 0
+                && MetadataOf(context).OfType<Microsoft.AspNetCore.Http.Metadata.IAcceptsMetadata>().LastOrDefault() is { ContentTypes.Count: > 0 } accepts)
+            {
+                var schema = body.Content.Values.First().Schema;
+                body.Content.Clear();
+                foreach (var contentType in accepts.ContentTypes)
+                {
+                    body.Content[contentType] = new OpenApiMediaType { Schema = schema };
+                }
+            }
+            return true;
+        }
+    }
 
     private sealed class IdempotencyHeaderProcessor : IOperationProcessor
     {

@@ -13,6 +13,10 @@ internal readonly record struct Patch<T>(bool IsSet, T? Value)
     public T? Or(T? current) => IsSet ? Value : current;
 }
 
+/// <summary>A merge-patch field that may be left out or changed but never cleared: the schema says it is not nullable.</summary>
+[AttributeUsage(AttributeTargets.Property)]
+internal sealed class CannotBeClearedAttribute : Attribute;
+
 internal sealed class PatchJsonConverterFactory : JsonConverterFactory
 {
     public override bool CanConvert(Type typeToConvert) =>

@@ -6,6 +6,9 @@ internal sealed record ProblemResponses(IReadOnlyList<ProblemType> Types);
 /// <summary>Statuses at which an endpoint answers a browser with a small HTML page instead of problem+json.</summary>
 internal sealed record HtmlPageResponses(IReadOnlyList<int> Statuses);
 
+/// <summary>A header an endpoint sends with a status; the OpenAPI document declares it on that response.</summary>
+internal sealed record ResponseHeader(int Status, string Name, string Description);
+
 internal static class ProblemResponseExtensions
 {
     /// <summary>Declares the problems an endpoint (or every endpoint of a group) may answer.</summary>
@@ -16,13 +19,20 @@ internal static class ProblemResponseExtensions
         {
             builder.ProducesProblem(status);
         }
+        if (types.Contains(CommonProblems.ServiceUnavailable))
+        {
+            builder.WithResponseHeader(StatusCodes.Status503ServiceUnavailable, "Retry-After", "Seconds to wait before sending the request again.");
+        }
+        if (types.Contains(CommonProblems.MethodNotAllowed))
+        {
+            builder.WithResponseHeader(StatusCodes.Status405MethodNotAllowed, "Allow", "The methods the path does answer.");
+        }
         return builder.WithMetadata(new ProblemResponses(types));
     }
 
-    /// <summary>What can go wrong while a JSON body is read: not JSON, too slow, too large, not sent as JSON.</summary>
-    public static RouteHandlerBuilder ReadsJsonBody(this RouteHandlerBuilder builder) =>
-        builder.ProducesProblems(CommonProblems.MalformedRequest, CommonProblems.RequestTimeout,
-            CommonProblems.PayloadTooLarge, CommonProblems.UnsupportedMediaType);
+    public static TBuilder WithResponseHeader<TBuilder>(this TBuilder builder, int status, string name, string description)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new ResponseHeader(status, name, description));
 
     /// <summary>
     /// A code of "." or ".." is a dot-segment that the server removes before routing, so such a request

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
 using Shortlink.Infrastructure.Telemetry;
 using JsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
 
@@ -90,9 +91,12 @@ internal static class Problems
                     Title = type?.Title,
                     Detail = status switch
                     {
+                        400 => "The request could not be read.",
                         404 => "No endpoint answers this path; /openapi/v1.json lists them.",
                         405 => $"This path answers {http.Response.Headers.Allow} only.",
                         408 => "The request body did not arrive in time.",
+                        413 => RequestProblems.TooLargeDetail,
+                        415 => RequestProblems.UnsupportedMediaTypeDetail,
                         _ => null,
                     },
                 },
@@ -125,8 +129,14 @@ internal sealed class ProblemJsonWriter(IOptions<JsonOptions> json) : IProblemDe
             }
         }
         problem.Title ??= ReasonPhrase(status);
+        problem.Detail ??= problem.Title;
         problem.Extensions["traceId"] = Activity.Current?.TraceId.ToString() ?? http.TraceIdentifier;
         http.Response.StatusCode = status;
+        // An error is about this moment (a link may exist a second later): no cache, CDN or browser keeps it.
+        if (!http.Response.Headers.ContainsKey(HeaderNames.CacheControl))
+        {
+            http.Response.Headers.CacheControl = "no-store";
+        }
         return new ValueTask(http.Response.WriteAsJsonAsync(problem, problem.GetType(), json.Value.SerializerOptions,
             "application/problem+json", http.RequestAborted));
     }
@@ -181,6 +191,9 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problemDeta
 /// <summary>What a client did wrong while its request was read, named as precisely as the failure allows.</summary>
 internal static partial class RequestProblems
 {
+    public const string TooLargeDetail = "The request body exceeds the limit for this endpoint; see the README for the limits.";
+    public const string UnsupportedMediaTypeDetail = "Send the body as JSON with the Content-Type this operation accepts (see /openapi/v1.json).";
+
     public static ProblemDetails From(BadHttpRequestException exception)
     {
         var json = FindInner<JsonException>(exception);
@@ -196,9 +209,8 @@ internal static partial class RequestProblems
             Status = type.Status,
             Type = type.Uri,
             Title = type.Title,
-            Detail = type == CommonProblems.PayloadTooLarge
-                ? "The request body exceeds the limit for this endpoint; see the README for the limits."
-                : type == CommonProblems.UnsupportedMediaType ? "Send the body as application/json."
+            Detail = type == CommonProblems.PayloadTooLarge ? TooLargeDetail
+                : type == CommonProblems.UnsupportedMediaType ? UnsupportedMediaTypeDetail
                 : type == CommonProblems.RequestTimeout ? "The request body did not arrive in time."
                 : json is null ? RequestFailure(exception) : JsonFailures.Describe(json),
         };

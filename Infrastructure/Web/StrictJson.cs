@@ -64,7 +64,7 @@ internal static class JsonFailures
         var message = innermost.Message;
         if (innermost is DateTimeWithoutOffsetException)
         {
-            return $"The date-time at {where} has no offset; end it with Z or ±hh:mm, e.g. 2026-12-31T23:59:59Z.";
+            return $"The date-time at {where} needs its offset as Z or ±hh:mm at the end, e.g. 2026-12-31T23:59:59Z.";
         }
         if (message.StartsWith("Duplicate property", StringComparison.Ordinal))
         {

@@ -52,31 +52,34 @@ public sealed class ErrorLoggingTests : ApiTestBase
         });
     }
 
-    [Test]
-    public async Task A_client_that_drops_its_request_is_logged_and_counted_as_499_not_500()
+    [TestCase("/api/v1/links", "", 0)]
+    [TestCase("/api/v1/links", "{\"url\":\"https://exa", 50)]
+    [TestCase("/api/v1/links/bulk", "{\"items\":[{\"url\":", 300)]
+    [TestCase("/api/v1/links/abort-me", "{\"title\":", 1000)]
+    public async Task A_client_that_resets_in_the_middle_of_its_body_is_logged_and_counted_as_499_without_errors(
+        string path, string partialBody, int millisecondsBeforeReset)
     {
-        // Half a body, then a reset: the service is still reading when the client goes away.
         using (var client = new TcpClient())
         {
             await client.ConnectAsync(IPAddress.Loopback, Http.BaseAddress!.Port);
             var stream = client.GetStream();
+            var method = path.EndsWith("abort-me", StringComparison.Ordinal) ? "PATCH" : "POST";
             await stream.WriteAsync(Encoding.ASCII.GetBytes(
-                "POST /api/v1/links HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"url\":\"https://exa"));
+                $"{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{partialBody}"));
             await stream.FlushAsync();
-            await Task.Delay(200);
+            await Task.Delay(millisecondsBeforeReset);
             client.Client.LingerState = new LingerOption(true, 0);
         }
 
-        var logged = await RequestLogAsync("/api/v1/links");
+        var logged = await RequestLogAsync(path);
         var metrics = await Http.GetStringAsync("/metrics");
         var durations = metrics.Split('\n').Where(line => line.StartsWith("http_server_request_duration_seconds_count", StringComparison.Ordinal)).ToList();
         Assert.Multiple(() =>
         {
             Assert.That(LogCapture.StatusOf(logged), Is.EqualTo(499));
             Assert.That(logged.Level, Is.EqualTo(LogEventLevel.Information));
-            // Kestrel itself may warn "Connection processing ended abnormally" about the reset connection
-            // (dotnet/aspnetcore#52324); nothing reaches Error.
-            Assert.That(App.Logs.Events.Where(e => e.Level >= LogEventLevel.Error).Select(e => e.RenderMessage()), Is.Empty);
+            // Kestrel used to log an Error when it drained a body reader the framework had left mid-read.
+            Assert.That(App.Logs.Events.Where(e => e.Level >= LogEventLevel.Warning).Select(e => e.RenderMessage()), Is.Empty);
             Assert.That(durations, Has.Some.Contains("http_response_status_code=\"499\""));
             Assert.That(durations, Has.None.Contains("http_response_status_code=\"500\""));
         });

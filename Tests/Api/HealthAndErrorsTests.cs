@@ -20,17 +20,38 @@ public sealed class HealthAndErrorsTests : ApiTestBase
         });
     }
 
+    [TestCase("POST", "/health/ready")]
+    [TestCase("DELETE", "/health/live")]
+    [TestCase("PUT", "/metrics")]
+    public async Task Health_and_metrics_answer_get_and_head_only(string method, string path)
+    {
+        using var refused = await Http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+        using var head = await Http.SendAsync(new HttpRequestMessage(HttpMethod.Head, path));
+        await AssertProblemAsync(refused, HttpStatusCode.MethodNotAllowed, "urn:shortlink:problem:method-not-allowed");
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused.Content.Headers.Allow, Is.EquivalentTo(new[] { "GET", "HEAD" }));
+            Assert.That(head.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        });
+    }
+
     [Test]
     public async Task Metrics_count_created_links_and_redirects()
     {
         await CreateLinkAsync(new { url = "https://example.com/metrics", slug = "metered" });
         (await Http.GetAsync("/metered")).Dispose();
-        var before = await Http.GetStringAsync("/metrics");
+        // The exporter keeps a scrape for a moment: wait for one taken after the requests above.
+        var before = "";
+        await Eventually.TrueAsync(async () =>
+        {
+            before = await Http.GetStringAsync("/metrics");
+            return before.Contains("shortlink_links_created_total{", StringComparison.Ordinal)
+                   && before.Contains("shortlink_redirects_total{", StringComparison.Ordinal);
+        });
         await CreateLinkAsync(new { url = "https://example.com/metrics-2", slug = "metered-2" });
         (await Http.GetAsync("/metered")).Dispose();
         (await Http.GetAsync("/metered-2")).Dispose();
         const string redirected = "http_response_status_code=\"302\"";
-        // The exporter keeps a scrape for a moment: wait until one is taken after the requests.
         var after = before;
         await Eventually.TrueAsync(async () =>
         {

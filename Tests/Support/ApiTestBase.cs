@@ -91,7 +91,9 @@ public abstract class ApiTestBase
             Assert.That(problem.GetProperty("type").GetString(), Is.EqualTo(type), body);
             Assert.That(problem.GetProperty("status").GetInt32(), Is.EqualTo((int)status), body);
             Assert.That(problem.GetProperty("title").GetString(), Is.Not.Empty, body);
+            Assert.That(problem.GetProperty("detail").GetString(), Is.Not.Empty, body);
             Assert.That(problem.GetProperty("traceId").GetString(), Is.Not.Empty, body);
+            Assert.That(response.Headers.CacheControl?.NoStore, Is.True, $"errors are never cached: {response.Headers.CacheControl}");
         });
         return problem;
     }

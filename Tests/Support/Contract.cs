@@ -29,6 +29,14 @@ internal sealed class Contract(JsonNode document)
             yield return $"{where}: status {status} is not declared";
             yield break;
         }
+        foreach (var header in Notable.Where(header =>
+                     response.Headers.NonValidated.Contains(header) || response.Content.Headers.NonValidated.Contains(header)))
+        {
+            if (declared["headers"]?[header] is null)
+            {
+                yield return $"{where}: {status} sent the header {header}, which is not declared";
+            }
+        }
         var mediaType = response.Content.Headers.ContentType?.MediaType;
         if (body.Length == 0)
         {
@@ -49,6 +57,9 @@ internal sealed class Contract(JsonNode document)
             }
         }
     }
+
+    /// <summary>Headers that carry meaning for a client, so each response that sends one must declare it.</summary>
+    private static readonly string[] Notable = ["Location", "Retry-After", "ETag", "Allow", "Idempotent-Replayed"];
 
     /// <summary>The operations the document declares, as "METHOD /template".</summary>
     public IReadOnlyList<string> Operations =>

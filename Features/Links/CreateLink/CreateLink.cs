@@ -59,6 +59,7 @@ internal static class CreateLink
             .Validate<Request>()
             .ReadsJsonBody()
             .WithIdempotency<Request>()
+            .WithResponseHeader(StatusCodes.Status201Created, "Location", "The new link's path in the API.")
             .ProducesProblems(LinkProblems.SlugTaken);
 
     public static async Task<Results<Created<LinkResponse>, ProblemHttpResult>> Handle(

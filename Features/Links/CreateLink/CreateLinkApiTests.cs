@@ -156,8 +156,8 @@ public sealed class CreateLinkApiTests : ApiTestBase
     [TestCase("{\"url\":\"https://example.com\",\"forwardQuery\":\"true\"}", "$.forwardQuery", "wrong type", TestName = "Post_with_a_boolean_sent_as_a_string_returns_400")]
     [TestCase("{\"URL\":\"https://example.com\"}", "$.URL", "Unknown field", TestName = "Post_with_a_field_name_in_another_letter_case_returns_400")]
     [TestCase("{\"url\":\"https://example.com\",\"slug\":\"first-slug\",\"slug\":\"second-slug\"}", "$.slug", "more than once", TestName = "Post_with_a_field_given_twice_returns_400")]
-    [TestCase("{\"url\":\"https://example.com\",\"expiresAt\":\"2099-01-01T00:00:00\"}", "$.expiresAt", "no offset", TestName = "Post_with_a_date_time_without_offset_returns_400")]
-    [TestCase("{\"url\":\"https://example.com\",\"validFrom\":\"2099-01-01\"}", "$.validFrom", "no offset", TestName = "Post_with_a_date_without_time_and_offset_returns_400")]
+    [TestCase("{\"url\":\"https://example.com\",\"expiresAt\":\"2099-01-01T00:00:00\"}", "$.expiresAt", "needs its offset", TestName = "Post_with_a_date_time_without_offset_returns_400")]
+    [TestCase("{\"url\":\"https://example.com\",\"validFrom\":\"2099-01-01\"}", "$.validFrom", "needs its offset", TestName = "Post_with_a_date_without_time_and_offset_returns_400")]
     [TestCase("{\"url\":\"https://example.com\",\"tags\":[\"a\",1]}", "$.tags[1]", "wrong type", TestName = "Post_with_a_wrong_type_inside_an_array_names_its_index")]
     public async Task Bodies_are_read_strictly_and_the_problem_names_the_path(string body, string path, string detail)
     {

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using MySqlConnector;
@@ -14,7 +15,11 @@ internal static class CreateLinksBulk
 
     internal sealed record Request(IReadOnlyList<CreateLink.Request?>? Items);
 
-    internal sealed record Response(int Created, int Failed, IReadOnlyList<ItemResult> Items);
+    internal sealed record Response(int Created, int Failed, IReadOnlyList<ItemResult> Items) : IMayChangeNothing
+    {
+        [JsonIgnore]
+        public bool ChangedNothing => Created == 0;
+    }
 
     /// <summary>One item's outcome: the created link, or the problem that item alone had.</summary>
     internal sealed record ItemResult(int Index, int Status, LinkResponse? Link, ItemProblem? Problem);

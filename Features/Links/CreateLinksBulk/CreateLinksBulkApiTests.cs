@@ -134,6 +134,29 @@ public sealed class CreateLinksBulkApiTests : ApiTestBase
     }
 
     [Test]
+    public async Task A_bulk_whose_every_item_failed_does_not_bind_its_idempotency_key()
+    {
+        async Task<HttpResponseMessage> Send(string json)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/links/bulk")
+            {
+                Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Add("Idempotency-Key", "bulk-all-failed");
+            return await Http.SendAsync(request);
+        }
+        using var failed = await Send("""{"items":[{"url":"ftp://example.com/a"},{"url":"nope"}]}""");
+        using var corrected = await Send("""{"items":[{"url":"https://example.com/a"},{"url":"https://example.com/b"}]}""");
+        var body = await corrected.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Multiple(async () =>
+        {
+            Assert.That((await failed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("created").GetInt32(), Is.Zero);
+            Assert.That(corrected.StatusCode, Is.EqualTo(HttpStatusCode.OK), body.ToString());
+            Assert.That(body.GetProperty("created").GetInt32(), Is.EqualTo(2));
+        });
+    }
+
+    [Test]
     public async Task A_bulk_retried_with_its_idempotency_key_creates_nothing_more()
     {
         var json = """{"items":[{"url":"https://example.com/i1"},{"url":"https://example.com/i2"}]}""";

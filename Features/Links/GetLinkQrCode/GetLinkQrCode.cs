@@ -44,6 +44,8 @@ internal static class GetLinkQrCode
             .Validate<Query>()
             .Produces(StatusCodes.Status200OK, contentType: "image/png", additionalContentTypes: "image/svg+xml")
             .Produces(StatusCodes.Status304NotModified)
+            .WithResponseHeader(StatusCodes.Status200OK, "ETag", "Names this image; send it back in If-None-Match.")
+            .WithResponseHeader(StatusCodes.Status304NotModified, "ETag", "The image's ETag, unchanged.")
             .ProducesProblems(LinkProblems.LinkNotFound)
             .TakesCodeInPath();
 

@@ -173,8 +173,8 @@ public sealed class ListLinksApiTests : ApiTestBase
             (await ListLinks.PageAsync(connection, "sho.rt", null, "nbe", q, 10, CancellationToken.None)).ConvertAll(row => row.Url);
         Assert.Multiple(async () =>
         {
-            Assert.That(await Urls("100%_"), Is.EqualTo(new[] { "https://example.com/100%_off!" }));
-            Assert.That(await Urls("_off!"), Is.EqualTo(new[] { "https://example.com/100%_off!" }));
+            Assert.That(await Urls("100%_"), Is.EqualTo(new[] { "https://example.com/100%25_off!" }));
+            Assert.That(await Urls("_off!"), Is.EqualTo(new[] { "https://example.com/100%25_off!" }));
             Assert.That(await Urls("a\\b"), Is.EqualTo(new[] { "https://example.com/a%5Cb" }));
         });
     }

@@ -11,14 +11,14 @@ internal static class UpdateLink
 {
     /// <summary>A JSON merge patch: an absent field stays as it is, null clears it where that makes sense.</summary>
     internal sealed record Request(
-        Patch<string?> Url = default,
+        [property: CannotBeCleared] Patch<string?> Url = default,
         Patch<string?> Title = default,
         Patch<IReadOnlyList<string>?> Tags = default,
         Patch<DateTimeOffset?> ExpiresAt = default,
         Patch<DateTimeOffset?> ValidFrom = default,
         Patch<int?> MaxVisits = default,
-        Patch<int?> RedirectType = default,
-        Patch<bool?> ForwardQuery = default);
+        [property: CannotBeCleared] Patch<int?> RedirectType = default,
+        [property: CannotBeCleared] Patch<bool?> ForwardQuery = default);
 
     internal sealed class Validator : AbstractValidator<Request>
     {
@@ -52,6 +52,7 @@ internal static class UpdateLink
             .WithDescription("Absent fields stay unchanged; null clears title, tags, expiresAt, validFrom and maxVisits. " +
                              "The code cannot change. Accepts application/json and application/merge-patch+json.")
             .WithExamples(request: new { url = "https://example.com/summer-sale", title = (string?)null, maxVisits = 20000 }, response: LinkExamples.Link)
+            .Accepts<Request>("application/merge-patch+json", "application/json")
             .Validate<Request>()
             .ReadsJsonBody()
             .ProducesProblems(LinkProblems.LinkNotFound)

@@ -139,6 +139,25 @@ public sealed class UpdateLinkApiTests : ApiTestBase
         await AssertProblemAsync(response, HttpStatusCode.NotFound, "urn:shortlink:problem:link-not-found");
     }
 
+    [TestCase("application/json-patch+json", 415)]
+    [TestCase("application/json; charset=utf-16", 415)]
+    [TestCase("application/problem+json", 415)]
+    [TestCase("application/merge-patch+json", 200)]
+    [TestCase("application/merge-patch+json; charset=utf-8", 200)]
+    [TestCase("Application/JSON", 200)]
+    public async Task Patch_reads_merge_patch_and_json_only(string contentType, int status)
+    {
+        var code = (await CreateLinkAsync(new { url = "https://example.com/media-types" })).GetProperty("code").GetString()!;
+        using var content = new StringContent("""{"title":"x"}""", Encoding.UTF8);
+        content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType);
+        using var response = await Http.PatchAsync($"/api/v1/links/{code}", content);
+        if (status == 415)
+        {
+            await AssertProblemAsync(response, HttpStatusCode.UnsupportedMediaType, "urn:shortlink:problem:unsupported-media-type");
+        }
+        Assert.That((int)response.StatusCode, Is.EqualTo(status));
+    }
+
     [Test]
     public async Task Patch_with_text_content_returns_415()
     {

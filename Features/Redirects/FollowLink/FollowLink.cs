@@ -15,6 +15,8 @@ namespace Shortlink.Features.Redirects;
 /// </summary>
 internal static class FollowLink
 {
+    private const string TargetHeader = "The link's target, with the visitor's query appended when forwardQuery is on.";
+
     public static void Map(IEndpointRouteBuilder endpoints) =>
         endpoints.MapMethods("/{code}", [HttpMethods.Get, HttpMethods.Head], Handle)
             .WithName("FollowLink")
@@ -26,6 +28,10 @@ internal static class FollowLink
             .Produces(StatusCodes.Status302Found)
             .Produces(StatusCodes.Status307TemporaryRedirect)
             .Produces(StatusCodes.Status308PermanentRedirect)
+            .WithResponseHeader(StatusCodes.Status301MovedPermanently, "Location", TargetHeader)
+            .WithResponseHeader(StatusCodes.Status302Found, "Location", TargetHeader)
+            .WithResponseHeader(StatusCodes.Status307TemporaryRedirect, "Location", TargetHeader)
+            .WithResponseHeader(StatusCodes.Status308PermanentRedirect, "Location", TargetHeader)
             .ProducesProblems(LinkProblems.LinkNotFound, LinkProblems.LinkExpired, LinkProblems.VisitLimitReached)
             .TakesCodeInPath()
             .ProducesProblems(CommonProblems.ServiceUnavailable, CommonProblems.InternalError)
