@@ -4,7 +4,7 @@ namespace Shortlink.Infrastructure.Telemetry;
 /// Logs a dependency's trouble once per change of state rather than once per refused request: the first
 /// failure after a quiet spell is a Warning, the first success after it an Information line with the count.
 /// </summary>
-internal sealed class Outage(string dependency, TimeProvider clock, ILogger logger)
+internal sealed class Outage(string dependency, string troubled, string recovered, TimeProvider clock, ILogger logger)
 {
     private static readonly TimeSpan RecoveryDelay = TimeSpan.FromSeconds(1);
     private readonly Lock gate = new();
@@ -12,8 +12,6 @@ internal sealed class Outage(string dependency, TimeProvider clock, ILogger logg
     private long failures;
     private DateTimeOffset startedAt;
     private DateTimeOffset lastFailureAt;
-
-    public bool IsActive => active;
 
     public void Failed(Exception? cause = null, string? reason = null)
     {
@@ -30,8 +28,8 @@ internal sealed class Outage(string dependency, TimeProvider clock, ILogger logg
             startedAt = now;
             failures = 1;
         }
-        logger.LogWarning("{Dependency:l} is unavailable ({Reason:l}); requests that need it get 503 with Retry-After until it recovers",
-            dependency, reason ?? cause?.Message ?? "unknown");
+        logger.LogWarning("{Dependency:l} {State:l} ({Reason:l}); requests that need it get 503 with Retry-After until it recovers",
+            dependency, troubled, reason ?? cause?.Message ?? "unknown");
     }
 
     /// <summary>Cheap when all is well: one volatile read.</summary>
@@ -55,8 +53,8 @@ internal sealed class Outage(string dependency, TimeProvider clock, ILogger logg
             refused = failures;
             lasted = now - startedAt;
         }
-        logger.LogInformation("{Dependency:l} is available again after {Duration:0.0} s and {RefusedCount} refused request(s)",
-            dependency, lasted.TotalSeconds, refused);
+        logger.LogInformation("{Dependency:l} {State:l} after {Duration:0.0} s and {RefusedCount} refused request(s)",
+            dependency, recovered, lasted.TotalSeconds, refused);
     }
 }
 
@@ -66,7 +64,7 @@ internal sealed class Outages(TimeProvider clock, ILogger<Outages> logger)
     /// <summary>Sent with every 503: long enough for a pool to drain or a restarted database to accept connections.</summary>
     public const string RetryAfterSeconds = "2";
 
-    public Outage Database { get; } = new("The database", clock, logger);
+    public Outage Database { get; } = new("The database", "is unavailable", "is available again", clock, logger);
 
-    public Outage ApiQueue { get; } = new("The API request queue", clock, logger);
+    public Outage ApiQueue { get; } = new("The API request queue", "is full", "has room again", clock, logger);
 }

@@ -66,6 +66,4 @@ internal sealed class Contract(JsonNode document)
         document["paths"]!.AsObject()
             .SelectMany(path => path.Value!.AsObject().Select(operation => $"{operation.Key.ToUpperInvariant()} {path.Key}"))
             .ToList();
-
-    public static string Json(object value) => JsonSerializer.Serialize(value);
 }
