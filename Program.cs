@@ -1,9 +1,11 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using Shortlink.Features.Keys;
 using Shortlink.Features.Links;
 using Shortlink.Features.Redirects;
 using Shortlink.Infrastructure;
 using Shortlink.Infrastructure.Data;
+using Shortlink.Infrastructure.Security;
 using Shortlink.Infrastructure.Telemetry;
 using Shortlink.Infrastructure.Web;
 
@@ -20,22 +22,31 @@ builder.Services.AddOptions<ShortlinkOptions>()
     .BindConfiguration(ShortlinkOptions.Section)
     .ValidateOnStart();
 builder.Services.AddSingleton<IValidateOptions<ShortlinkOptions>, ShortlinkOptionsValidator>();
-builder.AddTelemetry();
+builder.AddTelemetry(logToStandardError: args is ["migrate", ..] or ["keys", ..]);
 builder.Services.AddData();
 builder.Services.AddWeb();
+builder.Services.AddSecurity();
 builder.Services.AddLinks();
+builder.Services.AddKeys();
 
 var app = builder.Build();
 
 if (args is ["migrate", ..])
 {
     await app.Services.GetRequiredService<Migrator>().MigrateAsync(CancellationToken.None);
+    await app.Services.GetRequiredService<BootstrapAdminKey>().StartAsync(CancellationToken.None);
     return 0;
+}
+if (args is ["keys", ..])
+{
+    return await KeysCommand.RunAsync(app.Services, args);
 }
 
 app.UseRequestLogging();
 app.UseExceptionHandler();
 app.UseProblemStatusPages();
+app.UseAuthentication();
+app.UseAuthorization();
 app.UseRateLimiter();
 app.UseRequestBodies();
 app.UseOpenApiDocuments();
@@ -45,6 +56,7 @@ app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => fa
 app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") }).WithMetadata(readOnly);
 app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(readOnly);
 app.MapLinks();
+app.MapKeys();
 FollowLink.Map(app);
 
 app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(

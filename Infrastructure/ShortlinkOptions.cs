@@ -21,6 +21,9 @@ internal sealed class ShortlinkOptions : IValidatableObject
     [Required, ValidateObjectMembers]
     public ApiOptions Api { get; set; } = new();
 
+    [Required, ValidateObjectMembers]
+    public SecurityOptions Security { get; set; } = new();
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         // The API's permits are taken from the same pool as the redirect's lookups: with at least as many
@@ -31,6 +34,12 @@ internal sealed class ShortlinkOptions : IValidatableObject
                 $"Api:MaxConcurrentRequests ({Api.MaxConcurrentRequests}) must be below the database pool size " +
                 $"(Maximum Pool Size={poolSize}) so that redirects always find a connection.",
                 [$"{nameof(Api)}.{nameof(ApiOptions.MaxConcurrentRequests)}"]);
+        }
+        if (Security.BootstrapAdminKey.Length > 0 && !Security.ApiKeyFormatIsValid())
+        {
+            yield return new ValidationResult(
+                "Security:BootstrapAdminKey must be a key as the service makes them: sl_live_ followed by 43 letters and digits.",
+                [$"{nameof(Security)}.{nameof(SecurityOptions.BootstrapAdminKey)}"]);
         }
     }
 }
@@ -83,4 +92,16 @@ internal sealed class ApiOptions
     /// <summary>API requests that may wait for a permit; beyond it they are answered 503 with Retry-After.</summary>
     [Range(0, 1_000_000)]
     public int MaxQueuedRequests { get; set; } = 1000;
+}
+
+internal sealed class SecurityOptions
+{
+    /// <summary>An admin key created on start while the service has no admin key (a new deployment). Never logged.</summary>
+    public string BootstrapAdminKey { get; set; } = "";
+
+    /// <summary>How long an instance trusts what it read about a key; a revocation elsewhere takes effect within it.</summary>
+    [Range(0, 300)]
+    public int KeyCacheSeconds { get; set; } = 10;
+
+    public bool ApiKeyFormatIsValid() => Security.ApiKeyFormat.IsWellFormed(BootstrapAdminKey);
 }

@@ -1,4 +1,5 @@
 using Shortlink.Infrastructure;
+using static Shortlink.Infrastructure.Data.DatabaseTime;
 
 namespace Shortlink.Features.Links;
 
@@ -7,6 +8,7 @@ internal sealed record LinkRow(
     Guid Id,
     string Domain,
     string Code,
+    Guid OwnerId,
     string Url,
     string? Title,
     int RedirectType,
@@ -49,13 +51,4 @@ internal sealed record LinkResponse(
 
     public static string Location(string code) => $"/api/v1/links/{code}";
 
-    /// <summary>The UTC millisecond-precision value a DATETIME(3) column keeps, so that what a write returns equals what a read returns.</summary>
-    public static DateTime Stored(DateTimeOffset value) =>
-        new(value.UtcTicks - value.UtcTicks % TimeSpan.TicksPerMillisecond, DateTimeKind.Utc);
-
-    public static DateTime? Stored(DateTimeOffset? value) => value is { } v ? Stored(v) : null;
-
-    private static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
-
-    private static DateTimeOffset? Utc(DateTime? value) => value is { } v ? Utc(v) : null;
 }

@@ -1,5 +1,6 @@
 using Dapper;
 using MySqlConnector;
+using Shortlink.Infrastructure.Security;
 
 namespace Shortlink.Features.Links;
 
@@ -7,7 +8,7 @@ namespace Shortlink.Features.Links;
 internal static class LinkSql
 {
     public const string Columns = """
-        id, domain, code, url, title, redirect_type, forward_query, valid_from, expires_at, max_visits,
+        id, domain, code, owner_id, url, title, redirect_type, forward_query, valid_from, expires_at, max_visits,
         visit_count, created_at, updated_at
         """;
 
@@ -17,14 +18,24 @@ internal static class LinkSql
         WHERE domain = @Domain AND code = @Code AND deleted_at IS NULL
         """;
 
+    // A link of another owner is as absent as one that does not exist: nobody learns that a code is taken.
+    private const string SelectVisibleByCode = SelectByCode + " AND (@AllOwners OR owner_id = @OwnerId)";
+
+    /// <summary>The link behind a code, whoever owns it: for the redirect.</summary>
     public static async Task<LinkRow?> FindAsync(MySqlConnection connection, string domain, string code, CancellationToken ct) =>
         await connection.QuerySingleOrDefaultAsync<LinkRow>(
             new CommandDefinition(SelectByCode, new { Domain = domain, Code = code }, cancellationToken: ct));
 
-    public static async Task<LinkRow?> FindForUpdateAsync(MySqlConnection connection, MySqlTransaction transaction,
-        string domain, string code, CancellationToken ct) =>
-        await connection.QuerySingleOrDefaultAsync<LinkRow>(
-            new CommandDefinition(SelectByCode + " FOR UPDATE", new { Domain = domain, Code = code }, transaction, cancellationToken: ct));
+    /// <summary>The link behind a code if the caller may see it: admins see every owner's, others their owner's.</summary>
+    public static async Task<LinkRow?> FindVisibleAsync(MySqlConnection connection, string domain, string code, ApiCaller caller,
+        CancellationToken ct) =>
+        await connection.QuerySingleOrDefaultAsync<LinkRow>(new CommandDefinition(SelectVisibleByCode,
+            new { Domain = domain, Code = code, AllOwners = caller.SeesAllOwners, caller.OwnerId }, cancellationToken: ct));
+
+    public static async Task<LinkRow?> FindVisibleForUpdateAsync(MySqlConnection connection, MySqlTransaction transaction,
+        string domain, string code, ApiCaller caller, CancellationToken ct) =>
+        await connection.QuerySingleOrDefaultAsync<LinkRow>(new CommandDefinition(SelectVisibleByCode + " FOR UPDATE",
+            new { Domain = domain, Code = code, AllOwners = caller.SeesAllOwners, caller.OwnerId }, transaction, cancellationToken: ct));
 
     public static async Task<IReadOnlyList<string>> TagsOfAsync(MySqlConnection connection, Guid linkId, CancellationToken ct,
         MySqlTransaction? transaction = null)
@@ -55,8 +66,8 @@ internal static class LinkSql
     }
 
     private const string InsertColumns = """
-        INSERT INTO links (id, domain, code, url, title, redirect_type, forward_query, valid_from, expires_at,
-                           max_visits, visit_count, created_at, updated_at)
+        INSERT INTO links (id, domain, code, owner_id, created_by_key_id, url, title, redirect_type, forward_query,
+                           valid_from, expires_at, max_visits, visit_count, created_at, updated_at)
         VALUES
         """;
 
@@ -108,7 +119,7 @@ internal static class LinkSql
             var group = positions.ConvertAll(position => drafts[position]);
             try
             {
-                await InsertRowsAsync(connection, transaction, group.ConvertAll(d => d.Row), ct);
+                await InsertRowsAsync(connection, transaction, group, ct);
                 await InsertTagsAsync(connection, transaction, TagsOf(group), ct);
                 foreach (var position in positions)
                 {
@@ -137,7 +148,7 @@ internal static class LinkSql
         {
             try
             {
-                await InsertRowsAsync(connection, transaction, [row], ct);
+                await InsertRowsAsync(connection, transaction, [draft with { Row = row }], ct);
                 await InsertTagsAsync(connection, transaction, TagsOf([draft]), ct);
                 return row;
             }
@@ -156,19 +167,21 @@ internal static class LinkSql
         }
     }
 
-    private static async Task InsertRowsAsync(MySqlConnection connection, MySqlTransaction transaction, List<LinkRow> rows,
+    private static async Task InsertRowsAsync(MySqlConnection connection, MySqlTransaction transaction, List<LinkDraft> drafts,
         CancellationToken ct)
     {
         var parameters = new DynamicParameters();
-        var values = new string[rows.Count];
-        for (var i = 0; i < rows.Count; i++)
+        var values = new string[drafts.Count];
+        for (var i = 0; i < drafts.Count; i++)
         {
-            var row = rows[i];
-            values[i] = $"(@Id{i}, @Domain{i}, @Code{i}, @Url{i}, @Title{i}, @RedirectType{i}, @ForwardQuery{i}, " +
-                        $"@ValidFrom{i}, @ExpiresAt{i}, @MaxVisits{i}, 0, @CreatedAt{i}, @UpdatedAt{i})";
+            var row = drafts[i].Row;
+            values[i] = $"(@Id{i}, @Domain{i}, @Code{i}, @OwnerId{i}, @CreatedByKeyId{i}, @Url{i}, @Title{i}, @RedirectType{i}, " +
+                        $"@ForwardQuery{i}, @ValidFrom{i}, @ExpiresAt{i}, @MaxVisits{i}, 0, @CreatedAt{i}, @UpdatedAt{i})";
             parameters.Add($"Id{i}", row.Id);
             parameters.Add($"Domain{i}", row.Domain);
             parameters.Add($"Code{i}", row.Code);
+            parameters.Add($"OwnerId{i}", row.OwnerId);
+            parameters.Add($"CreatedByKeyId{i}", drafts[i].CreatedByKeyId);
             parameters.Add($"Url{i}", row.Url);
             parameters.Add($"Title{i}", row.Title);
             parameters.Add($"RedirectType{i}", row.RedirectType);
@@ -207,5 +220,5 @@ internal static class LinkSql
     }
 }
 
-/// <summary>A link about to be inserted; a custom slug is never replaced, a generated code may be.</summary>
-internal sealed record LinkDraft(LinkRow Row, IReadOnlyList<string> Tags, bool IsCustomSlug);
+/// <summary>A link about to be inserted, and the key that made it; a custom slug is never replaced, a generated code may be.</summary>
+internal sealed record LinkDraft(LinkRow Row, IReadOnlyList<string> Tags, bool IsCustomSlug, Guid CreatedByKeyId);

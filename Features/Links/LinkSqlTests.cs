@@ -12,7 +12,11 @@ public sealed class LinkSqlTests : ApiTestBase
     private static readonly ShortDomain Domain = new(ShortlinkApp.PublicBaseUrl);
 
     private LinkDraft Draft(string? slug, string url, params string[] tags) =>
-        CreateLink.Draft(new CreateLink.Request(url, slug, Tags: tags), Domain, App.Clock.GetUtcNow());
+        CreateLink.Draft(new CreateLink.Request(url, slug, Tags: tags), Caller, Domain, App.Clock.GetUtcNow());
+
+    // The legacy owner exists in every migrated database; the key id is only recorded.
+    private static readonly Infrastructure.Security.ApiCaller Caller =
+        new(Guid.CreateVersion7(), Infrastructure.Security.ApiCaller.LegacyOwner, "admin");
 
     private async Task<IReadOnlyList<LinkRow?>> InsertAsync(params LinkDraft[] drafts)
     {

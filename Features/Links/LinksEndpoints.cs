@@ -3,6 +3,7 @@ using System.Text;
 using FluentValidation;
 using Microsoft.Extensions.Options;
 using Shortlink.Infrastructure;
+using Shortlink.Infrastructure.Security;
 using Shortlink.Infrastructure.Web;
 
 namespace Shortlink.Features.Links;
@@ -61,6 +62,7 @@ internal static class LinksEndpoints
         var group = endpoints.MapGroup("/api/v1/links")
             .WithTags("Links")
             .WithRequestSizeLimit(api.MaxBodyBytes)
+            .RequireApiKey()
             .WithApiConcurrency()
             .ProducesProblems(CommonProblems.ServiceUnavailable, CommonProblems.InternalError);
         CreateLink.Map(group);

@@ -14,15 +14,19 @@ internal static class TelemetryExtensions
         "/health/live", "/health/ready", "/metrics",
     };
 
-    /// <summary>One JSON object per line on stdout, with the W3C trace and span ids of the request.</summary>
-    public static WebApplicationBuilder AddTelemetry(this WebApplicationBuilder builder)
+    /// <summary>
+    /// One JSON object per line on stdout, with the W3C trace and span ids of the request; on stderr for a
+    /// command (migrate, keys), whose stdout is its answer.
+    /// </summary>
+    public static WebApplicationBuilder AddTelemetry(this WebApplicationBuilder builder, bool logToStandardError = false)
     {
         builder.Services.AddSerilog((services, logger) => logger
             .ReadFrom.Configuration(builder.Configuration)
             .ReadFrom.Services(services)
             .Enrich.FromLogContext()
             .WriteTo.Console(new ExpressionTemplate(
-                "{ {timestamp: @t, level: @l, message: @m, trace_id: @tr, span_id: @sp, exception: @x, ..@p} }\n")));
+                    "{ {timestamp: @t, level: @l, message: @m, trace_id: @tr, span_id: @sp, exception: @x, ..@p} }\n"),
+                standardErrorFromLevel: logToStandardError ? LogEventLevel.Verbose : null));
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("shortlink"))
             .WithMetrics(metrics => metrics

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
 using Shortlink.Infrastructure.Data;
+using Shortlink.Infrastructure.Security;
 using Shortlink.Infrastructure.Telemetry;
 
 namespace Shortlink.Infrastructure.Web;
@@ -89,7 +90,9 @@ internal sealed class IdempotencyFilter<TBody>(IdempotencyStore store, TimeProvi
                 [IdempotencyExtensions.HeaderName] = [$"Send one Idempotency-Key of 1 to {MaxKeyLength} visible ASCII characters, e.g. a UUID."],
             });
         }
-        var keyHash = SHA256.HashData(Encoding.UTF8.GetBytes(key));
+        // Keys are the owner's: the same key from two owners names two requests.
+        var owner = ApiCaller.From(http.User).OwnerId.ToByteArray(bigEndian: true);
+        var keyHash = SHA256.HashData([.. owner, .. Encoding.UTF8.GetBytes(key)]);
         var requestHash = RequestHash(http, context.Arguments.OfType<TBody>().FirstOrDefault());
         var lease = Guid.NewGuid();
         if (await TryReserveAsync(keyHash, requestHash, lease, http.RequestAborted) is { } answerForHolder)

@@ -102,8 +102,9 @@ public sealed class IdempotencyLeaseApiTests : ApiTestBase
         await blocker.OpenAsync();
         await using var transaction = await blocker.BeginTransactionAsync();
         await using (var insert = new MySqlCommand("""
-            INSERT INTO links (id, domain, code, url, redirect_type, forward_query, created_at, updated_at)
-            VALUES (UNHEX(REPLACE(UUID(), '-', '')), 'sho.rt', 'lease-slug', 'https://example.com/blocker', 302, 1, NOW(3), NOW(3))
+            INSERT INTO links (id, domain, code, owner_id, url, redirect_type, forward_query, created_at, updated_at)
+            VALUES (UNHEX(REPLACE(UUID(), '-', '')), 'sho.rt', 'lease-slug', X'00000000000070008000000000000001',
+                    'https://example.com/blocker', 302, 1, NOW(3), NOW(3))
             """, blocker, transaction))
         {
             await insert.ExecuteNonQueryAsync();
@@ -117,6 +118,8 @@ public sealed class IdempotencyLeaseApiTests : ApiTestBase
             ["Shortlink__PublicBaseUrl"] = ShortlinkApp.PublicBaseUrl,
         });
         using var otherHttp = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        // The same admin key as this fixture's service: an Idempotency-Key is its owner's.
+        TestKeys.Authorize(otherHttp, TestKeys.Admin);
         await ServiceProcess.WaitUntilReadyAsync(otherHttp, TimeSpan.FromSeconds(60));
         var heldRequest = new HttpRequestMessage(HttpMethod.Post, "/api/v1/links") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
         heldRequest.Headers.Add("Idempotency-Key", "held-by-the-dead");

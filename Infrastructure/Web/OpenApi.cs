@@ -5,12 +5,15 @@ using NSwag;
 using NSwag.Generation.AspNetCore;
 using NSwag.Generation.Processors;
 using NSwag.Generation.Processors.Contexts;
+using NSwag.Generation.Processors.Security;
 
 namespace Shortlink.Infrastructure.Web;
 
 internal static class OpenApiExtensions
 {
     public const string DocumentPath = "/openapi/{documentName}.json";
+    private const string BearerScheme = "bearer";
+    private const string HeaderScheme = "apiKey";
 
     public static IServiceCollection AddOpenApi(this IServiceCollection services)
     {
@@ -31,6 +34,20 @@ internal static class OpenApiExtensions
             settings.SchemaSettings.SchemaProcessors.Add(new AlwaysPresentProperties());
             settings.SchemaSettings.SchemaProcessors.Add(new NonClearablePatchFields());
             settings.SchemaSettings.SchemaProcessors.Add(new ProblemDocuments());
+            settings.DocumentProcessors.Add(new SecurityDefinitionAppender(BearerScheme, new OpenApiSecurityScheme
+            {
+                Type = OpenApiSecuritySchemeType.Http,
+                Scheme = "bearer",
+                Description = "An API key (sl_live_…) as a bearer token.",
+            }));
+            settings.DocumentProcessors.Add(new SecurityDefinitionAppender(HeaderScheme, new OpenApiSecurityScheme
+            {
+                Type = OpenApiSecuritySchemeType.ApiKey,
+                Name = Security.ApiKeyAuthentication.HeaderName,
+                In = OpenApiSecurityApiKeyLocation.Header,
+                Description = "The same API key in a header of its own.",
+            }));
+            settings.OperationProcessors.Add(new SecurityRequirementsProcessor());
             settings.OperationProcessors.Add(new RequestBodyProcessor());
             settings.OperationProcessors.Add(new IdempotencyHeaderProcessor());
             settings.OperationProcessors.Add(new ResponsesProcessor());
@@ -250,6 +267,23 @@ internal static class OpenApiExtensions
     /// <summary>Declared types in the order they were declared (a group's first), without repeats.</summary>
     private static List<ProblemType> ProblemTypesOf(IList<object> metadata) =>
         metadata.OfType<ProblemResponses>().SelectMany(declared => declared.Types).Distinct().ToList();
+
+    /// <summary>An endpoint that requires authorization takes the key either way; the others are public.</summary>
+    private sealed class SecurityRequirementsProcessor : IOperationProcessor
+    {
+        public bool Process(OperationProcessorContext context)
+        {
+            if (MetadataOf(context).OfType<Microsoft.AspNetCore.Authorization.IAuthorizeData>().Any())
+            {
+                context.OperationDescription.Operation.Security =
+                [
+                    new OpenApiSecurityRequirement { [BearerScheme] = [] },
+                    new OpenApiSecurityRequirement { [HeaderScheme] = [] },
+                ];
+            }
+            return true;
+        }
+    }
 
     /// <summary>The body's media types are the ones the endpoint declares last (PATCH: merge-patch and plain JSON).</summary>
     private sealed class RequestBodyProcessor : IOperationProcessor

@@ -36,11 +36,12 @@ internal sealed class OffsetDateTimeConverter : JsonConverter<DateTimeOffset>
         {
             throw new JsonException();
         }
-        var text = reader.GetString()!;
-        var last = text[^1];
-        var hasOffset = last is 'Z' or 'z' || (text.Length > 6 && text[^6] is '+' or '-' && text[^3] == ':');
-        return hasOffset ? value : throw new DateTimeWithoutOffsetException();
+        return HasExplicitOffset(reader.GetString()!) ? value : throw new DateTimeWithoutOffsetException();
     }
+
+    /// <summary>Ends in Z or ±hh:mm, as RFC 3339 asks.</summary>
+    public static bool HasExplicitOffset(string text) =>
+        text.EndsWith('Z') || text.EndsWith('z') || (text.Length > 6 && text[^6] is '+' or '-' && text[^3] == ':');
 
     public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
         writer.WriteStringValue(value);

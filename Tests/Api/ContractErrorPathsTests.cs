@@ -9,11 +9,18 @@ namespace Shortlink.Tests.Api;
 
 /// <summary>A request sent to an operation, as the operation's path template and the path actually sent.</summary>
 internal sealed record Probe(string Method, string Template, string Path, string? Body = null, string ContentType = "application/json",
-    string? Accept = null, string? IdempotencyKey = null, string? IfNoneMatch = null)
+    string? Accept = null, string? IdempotencyKey = null, string? IfNoneMatch = null, string? Key = null)
 {
+    /// <summary>Sent without any key; without a Key at all, a probe is sent with the admin key.</summary>
+    public const string NoKey = "";
+
     public HttpRequestMessage ToRequest()
     {
         var request = new HttpRequestMessage(new HttpMethod(Method), Path);
+        if ((Key ?? TestKeys.Admin) is { Length: > 0 } key)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
         if (Body is not null)
         {
             request.Content = new StringContent(Body, Encoding.UTF8);
@@ -47,6 +54,8 @@ public sealed class ContractErrorPathsTests : ApiTestBase
     private const string Link = "/api/v1/links/{code}";
     private const string Qr = "/api/v1/links/{code}/qr";
     private const string Follow = "/{code}";
+    private const string Keys = "/api/v1/keys";
+    private const string Key = "/api/v1/keys/{id}";
     private const string Html = "text/html,application/xhtml+xml,*/*;q=0.8";
 
     private static readonly string TooLarge = new('t', 70_000);
@@ -60,6 +69,9 @@ public sealed class ContractErrorPathsTests : ApiTestBase
     private async Task<List<Probe>> ProbesAsync()
     {
         var now = App.Clock.GetUtcNow();
+        var member = await TestKeys.CreateAsync(Http, "member");
+        var readOnly = await TestKeys.CreateAsync(Http, "readonly", member.OwnerId);
+        var doomed = await TestKeys.CreateAsync(Http, "member");
         await CreateLinkAsync(new { url = "https://example.com/contract", slug = "contract-link" });
         await CreateLinkAsync(new { url = "https://example.com/contract-gone", slug = "contract-gone", maxVisits = 1 });
         await CreateLinkAsync(new { url = "https://example.com/contract-expired", slug = "contract-expired", expiresAt = now.AddMinutes(1) });
@@ -121,13 +133,47 @@ public sealed class ContractErrorPathsTests : ApiTestBase
             new("GET", Qr, $"{Links}/contract-link/qr?size=abc"),
             new("GET", Qr, $"{Links}/contract-link/qr?format=png&format=svg"),
             new("GET", Qr, $"{Links}/NoSuchCode/qr"),
+            new("POST", Links, Links, """{"url":"https://example.com/no-key"}""", Key: Probe.NoKey),
+            new("POST", Links, Links, """{"url":"https://example.com/bad-key"}""", Key: "not-a-key"),
+            new("POST", Links, Links, """{"url":"https://example.com/unknown-key"}""", Key: "sl_live_" + new string('x', 43)),
+            new("POST", Links, Links, """{"url":"https://example.com/read-only"}""", Key: readOnly.Key),
+            new("POST", Bulk, Bulk, """{"items":[{"url":"https://example.com/read-only"}]}""", Key: readOnly.Key),
+            new("GET", Links, Links, Key: Probe.NoKey),
+            new("GET", Link, $"{Links}/contract-link", Key: member.Key),
+            new("PATCH", Link, $"{Links}/contract-link", """{"title":"x"}""", Key: readOnly.Key),
+            new("DELETE", Link, $"{Links}/contract-link", Key: readOnly.Key),
+            new("GET", Qr, $"{Links}/contract-link/qr", Key: Probe.NoKey),
+            new("POST", Keys, Keys, """{"name":"probe","role":"member"}"""),
+            new("POST", Keys, Keys, """{"name":"probe","role":"superuser"}"""),
+            new("POST", Keys, Keys, $$"""{"name":"probe","role":"member","ownerId":"{{Guid.CreateVersion7()}}"}"""),
+            new("POST", Keys, Keys, """{"name":"""),
+            new("POST", Keys, Keys, """{"name":"probe","role":"member"}""", ContentType: "text/plain"),
+            new("POST", Keys, Keys, """{"name":"probe","role":"member"}""", Key: member.Key),
+            new("POST", Keys, Keys, """{"name":"probe","role":"member"}""", Key: Probe.NoKey),
+            new("GET", Keys, Keys),
+            new("GET", Keys, $"{Keys}?includeRevoked=maybe"),
+            new("GET", Keys, $"{Keys}?includeRevoked=true&includeRevoked=false"),
+            new("GET", Keys, Keys, Key: readOnly.Key),
+            new("GET", Keys, Keys, Key: Probe.NoKey),
+            new("GET", Key, $"{Keys}/{member.Id}"),
+            new("GET", Key, $"{Keys}/{Guid.CreateVersion7()}"),
+            new("GET", Key, $"{Keys}/not-a-guid"),
+            new("GET", Key, $"{Keys}/{member.Id}", Key: member.Key),
+            new("DELETE", Key, $"{Keys}/{doomed.Id}"),
+            new("DELETE", Key, $"{Keys}/{doomed.Id}"),
+            new("DELETE", Key, $"{Keys}/{member.Id}", Key: member.Key),
+            new("DELETE", Key, $"{Keys}/not-a-guid"),
+            new("GET", $"{Keys}/me", $"{Keys}/me"),
+            new("GET", $"{Keys}/me", $"{Keys}/me", Key: readOnly.Key),
+            new("GET", $"{Keys}/me", $"{Keys}/me", Key: doomed.Key),
+            new("GET", $"{Keys}/me", $"{Keys}/me", Key: Probe.NoKey),
         };
         foreach (var method in new[] { "GET", "HEAD" })
         {
             foreach (var accept in new[] { (string?)null, Html })
             {
                 probes.AddRange(new[] { "/contract-link", "/contract-301", "/contract-307", "/contract-308", "/NoSuchCode", "/no%20code",
-                    "/contract-gone", "/contract-expired", "/.." }.Select(path => new Probe(method, Follow, path, Accept: accept)));
+                    "/contract-gone", "/contract-expired", "/.." }.Select(path => new Probe(method, Follow, path, Accept: accept, Key: Probe.NoKey)));
             }
         }
         return probes;
@@ -140,10 +186,11 @@ public sealed class ContractErrorPathsTests : ApiTestBase
         var probes = await ProbesAsync();
         var violations = new List<string>();
         var seen = new List<string>();
+        using var client = NewClient(key: null);
         foreach (var probe in probes)
         {
             using var request = probe.ToRequest();
-            using var response = await Http.SendAsync(request);
+            using var response = await client.SendAsync(request);
             var body = await response.Content.ReadAsStringAsync();
             seen.Add($"{probe.Method} {probe.Template} {(int)response.StatusCode}");
             violations.AddRange(contract.Undeclared(request.Method, probe.Template, response, body)
@@ -201,7 +248,8 @@ public sealed class ContractErrorPathsTests : ApiTestBase
         await client.ConnectAsync(IPAddress.Loopback, Http.BaseAddress!.Port);
         var stream = client.GetStream();
         await stream.WriteAsync(Encoding.ASCII.GetBytes(
-            "POST /api/v1/links HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"url\":"));
+            $"POST /api/v1/links HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {TestKeys.Admin}\r\nContent-Type: application/json\r\n" +
+            "Content-Length: 100\r\n\r\n{\"url\":"));
         using var reader = new StreamReader(stream, Encoding.UTF8);
         var raw = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30));
         using var response = ParseResponse(raw, out var body);
@@ -275,6 +323,8 @@ public sealed class ContractWithoutDatabaseTests
             new("GET", "/api/v1/links/{code}/qr", "/api/v1/links/abc/qr"),
             new("GET", "/{code}", "/abc"),
             new("HEAD", "/{code}", "/abc"),
+            new("GET", "/api/v1/keys", "/api/v1/keys"),
+            new("GET", "/api/v1/keys/me", "/api/v1/keys/me"),
         };
         var answers = new List<(int Status, List<string> Violations)>();
         foreach (var probe in probes)
@@ -284,10 +334,14 @@ public sealed class ContractWithoutDatabaseTests
             answers.Add(((int)response.StatusCode,
                 contract.Undeclared(request.Method, probe.Template, response, await response.Content.ReadAsStringAsync()).ToList()));
         }
-        Assert.Multiple(() =>
+        using var withoutKey = new Probe("GET", "/api/v1/links", "/api/v1/links", Key: Probe.NoKey).ToRequest();
+        using var unauthorized = await http.SendAsync(withoutKey);
+        Assert.Multiple(async () =>
         {
             Assert.That(answers.Select(answer => answer.Status), Is.All.EqualTo(503));
             Assert.That(answers.SelectMany(answer => answer.Violations), Is.Empty);
+            Assert.That(unauthorized.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized), "no key needs no database to be refused");
+            Assert.That(contract.Undeclared(HttpMethod.Get, "/api/v1/links", unauthorized, await unauthorized.Content.ReadAsStringAsync()), Is.Empty);
         });
     }
 }

@@ -65,7 +65,8 @@ public sealed class ErrorLoggingTests : ApiTestBase
             var stream = client.GetStream();
             var method = path.EndsWith("abort-me", StringComparison.Ordinal) ? "PATCH" : "POST";
             await stream.WriteAsync(Encoding.ASCII.GetBytes(
-                $"{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{partialBody}"));
+                $"{method} {path} HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {TestKeys.Admin}\r\nContent-Type: application/json\r\n" +
+                $"Content-Length: 1000\r\n\r\n{partialBody}"));
             await stream.FlushAsync();
             await Task.Delay(millisecondsBeforeReset);
             client.Client.LingerState = new LingerOption(true, 0);
@@ -111,6 +112,7 @@ public sealed class UnhandledExceptionLoggingTests : ApiTestBase
                 new GetLinkQrCode.Images((_, _, _) => throw new InvalidOperationException("the renderer is broken"))));
         });
         using var http = broken.CreateClient();
+        TestKeys.Authorize(http, TestKeys.Admin);
         App.Logs.Clear();
         using var response = await http.GetAsync("/api/v1/links/broken-qr/qr?size=100");
         await AssertProblemAsync(response, HttpStatusCode.InternalServerError, "urn:shortlink:problem:internal-error");

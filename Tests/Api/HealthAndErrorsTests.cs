@@ -144,6 +144,7 @@ public sealed class UnreachableDatabaseTests
         app.UseKestrel(port);
         app.StartServer();
         http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        TestKeys.Authorize(http, TestKeys.Admin);
     }
 
     [OneTimeTearDown]

@@ -39,6 +39,7 @@ public sealed class ServiceProcessTests
             ["Shortlink__Database__ConnectionString"] = connectionString,
             ["Shortlink__Database__MigrateOnStartup"] = migrateOnStartup ? "true" : "false",
             ["Shortlink__PublicBaseUrl"] = "https://sho.rt",
+            ["Shortlink__Security__BootstrapAdminKey"] = TestKeys.Admin,
         };
     }
 
@@ -66,6 +67,7 @@ public sealed class ServiceProcessTests
         var port = Ports.FreeLoopbackPort();
         await using var service = ServiceProcess.Start(await EnvironmentAsync(port, migrateOnStartup: true));
         using var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        TestKeys.Authorize(http, TestKeys.Admin);
         await ServiceProcess.WaitUntilReadyAsync(http, TimeSpan.FromSeconds(60));
         using var created = await http.PostAsJsonAsync("/api/v1/links", new { url = "https://example.com/logged", slug = "logged" });
         using var redirect = await http.GetAsync("/logged?secret=1");
@@ -89,6 +91,34 @@ public sealed class ServiceProcessTests
             Assert.That(events.Any(e => e.GetProperty("message").GetString()!.Contains("https://sho.rt/", StringComparison.Ordinal)), Is.True,
                 "the start-up line names the base of short URLs");
             Assert.That(string.Join('\n', service.Output), Does.Not.Contain("secret=1"));
+        });
+    }
+
+    [Test]
+    public async Task The_keys_command_prints_a_new_key_alone_on_stdout_and_the_key_works()
+    {
+        var port = Ports.FreeLoopbackPort();
+        var environment = await EnvironmentAsync(port, migrateOnStartup: true);
+        environment.Remove("Shortlink__Security__BootstrapAdminKey");
+        await using var create = ServiceProcess.Start(environment, "keys", "create", "--role", "admin", "--name", "first admin");
+        var exitCode = await create.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        await using var wrong = ServiceProcess.Start(environment, "keys", "create", "--role", "root", "--name", "x");
+        var wrongExitCode = await wrong.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        var key = create.StandardOutput.Single();
+
+        await using var service = ServiceProcess.Start(environment);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        await ServiceProcess.WaitUntilReadyAsync(http, TimeSpan.FromSeconds(60));
+        TestKeys.Authorize(http, key);
+        var me = await http.GetFromJsonAsync<JsonElement>("/api/v1/keys/me");
+        Assert.Multiple(() =>
+        {
+            Assert.That(exitCode, Is.Zero, string.Join('\n', create.Output));
+            Assert.That(key, Does.Match("^sl_live_[0-9A-Za-z]{43}$"));
+            Assert.That(me.GetProperty("role").GetString(), Is.EqualTo("admin"));
+            Assert.That(me.GetProperty("name").GetString(), Is.EqualTo("first admin"));
+            Assert.That(wrongExitCode, Is.EqualTo(2));
+            Assert.That(string.Join('\n', service.Output), Does.Not.Contain(key[14..]), "the key is never logged");
         });
     }
 

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Dapper;
 using MySqlConnector;
 using NUnit.Framework;
+using Shortlink.Infrastructure.Data;
 using Shortlink.Tests.Client;
 
 namespace Shortlink.Tests.Support;
@@ -15,6 +16,7 @@ namespace Shortlink.Tests.Support;
 public abstract class ApiTestBase
 {
     private DatabaseServer server = null!;
+    private int port;
 
     internal ShortlinkApp App { get; private set; } = null!;
     protected HttpClient Http { get; private set; } = null!;
@@ -31,17 +33,29 @@ public abstract class ApiTestBase
     public async Task StartServiceAsync()
     {
         server = await TestServers.DatabaseAsync();
-        ConnectionString = await server.CreateDatabaseAsync();
+        // With the settings the service's SQL relies on (binary GUIDs, UTC), so tests read rows as it does.
+        ConnectionString = DataServiceCollectionExtensions.WithRequiredSettings(await server.CreateDatabaseAsync());
         App = new ShortlinkApp(ServiceConnectionString(ConnectionString), Settings);
         // Real Kestrel on a free loopback port, so that body limits and the wire format are the server's own.
-        var port = Ports.FreeLoopbackPort();
+        port = Ports.FreeLoopbackPort();
         App.UseKestrel(port);
         App.StartServer();
-        Http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false })
+        Http = NewClient(TestKeys.Admin);
+        Api = new ShortlinkClient(Http);
+    }
+
+    /// <summary>Another client of this fixture's service, with a key of its own (or none).</summary>
+    protected HttpClient NewClient(string? key)
+    {
+        var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false })
         {
             BaseAddress = new Uri($"http://127.0.0.1:{port}"),
         };
-        Api = new ShortlinkClient(Http);
+        if (key is not null)
+        {
+            TestKeys.Authorize(http, key);
+        }
+        return http;
     }
 
     [OneTimeTearDown]

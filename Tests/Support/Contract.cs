@@ -59,7 +59,7 @@ internal sealed class Contract(JsonNode document)
     }
 
     /// <summary>Headers that carry meaning for a client, so each response that sends one must declare it.</summary>
-    private static readonly string[] Notable = ["Location", "Retry-After", "ETag", "Allow", "Idempotent-Replayed"];
+    private static readonly string[] Notable = ["Location", "Retry-After", "ETag", "Allow", "Idempotent-Replayed", "WWW-Authenticate"];
 
     /// <summary>The operations the document declares, as "METHOD /template".</summary>
     public IReadOnlyList<string> Operations =>

@@ -9,17 +9,29 @@ internal sealed class ServiceProcess : IAsyncDisposable
 {
     private readonly Process process;
     private readonly ConcurrentQueue<string> lines = new();
+    private readonly ConcurrentQueue<string> standardOutput = new();
 
     private ServiceProcess(Process process)
     {
         this.process = process;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lines.Enqueue(e.Data); };
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lines.Enqueue(e.Data);
+                standardOutput.Enqueue(e.Data);
+            }
+        };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lines.Enqueue(e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
     }
 
+    /// <summary>Everything it wrote, stdout and stderr as they came.</summary>
     public IReadOnlyCollection<string> Output => lines.ToArray();
+
+    /// <summary>What it wrote on stdout alone (a command's answer).</summary>
+    public IReadOnlyCollection<string> StandardOutput => standardOutput.ToArray();
 
     public static ServiceProcess Start(IDictionary<string, string> environment, params string[] arguments)
     {

@@ -23,6 +23,7 @@ internal sealed class ShortlinkApp(string connectionString, IDictionary<string, 
         builder.UseSetting("Shortlink:Database:ConnectionString", connectionString);
         builder.UseSetting("Shortlink:PublicBaseUrl", PublicBaseUrl);
         builder.UseSetting("Shortlink:Api:CursorSigningKey", "test-cursor-signing-key");
+        builder.UseSetting("Shortlink:Security:BootstrapAdminKey", TestKeys.Admin);
         builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

@@ -1,8 +1,10 @@
 using System.ComponentModel.DataAnnotations;
+using System.Security.Claims;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Shortlink.Infrastructure;
 using Shortlink.Infrastructure.Data;
+using Shortlink.Infrastructure.Security;
 using Shortlink.Infrastructure.Telemetry;
 using Shortlink.Infrastructure.Web;
 
@@ -39,11 +41,11 @@ internal static class CreateLink
             // Compared as stored (to the millisecond), so that a request that passes can never become a
             // link that is never valid: 12:00:00.0004 and 12:00:00.0009 are the same stored instant.
             RuleFor(r => r.ExpiresAt)
-                .Must(expiresAt => LinkResponse.Stored(expiresAt) > LinkResponse.Stored(clock.GetUtcNow()))
+                .Must(expiresAt => DatabaseTime.Stored(expiresAt) > DatabaseTime.Stored(clock.GetUtcNow()))
                 .WithMessage("expiresAt must be in the future.")
                 .When(r => r.ExpiresAt is not null);
             RuleFor(r => r.ExpiresAt)
-                .Must((request, expiresAt) => LinkResponse.Stored(expiresAt) > LinkResponse.Stored(request.ValidFrom))
+                .Must((request, expiresAt) => DatabaseTime.Stored(expiresAt) > DatabaseTime.Stored(request.ValidFrom))
                 .WithMessage("expiresAt must be after validFrom (to the millisecond).")
                 .When(r => r.ExpiresAt is not null && r.ValidFrom is not null);
         }
@@ -56,6 +58,7 @@ internal static class CreateLink
             .WithDescription("Creates a link with a generated 7-character code, or with the given slug. " +
                              "Send an Idempotency-Key header to make retries safe.")
             .WithExamples(request: LinkExamples.Create, response: LinkExamples.Link)
+            .Requires(ApiPolicies.WriteLinks)
             .Validate<Request>()
             .ReadsJsonBody()
             .WithIdempotency<Request>()
@@ -63,9 +66,9 @@ internal static class CreateLink
             .ProducesProblems(LinkProblems.SlugTaken);
 
     public static async Task<Results<Created<LinkResponse>, ProblemHttpResult>> Handle(
-        Request request, Databases databases, ShortDomain domain, TimeProvider clock, CancellationToken ct)
+        Request request, ClaimsPrincipal user, Databases databases, ShortDomain domain, TimeProvider clock, CancellationToken ct)
     {
-        var draft = Draft(request, domain, clock.GetUtcNow());
+        var draft = Draft(request, ApiCaller.From(user), domain, clock.GetUtcNow());
         await using var connection = await databases.OpenForCodeAsync(draft.Row.Code, ct);
         var stored = (await LinkSql.InsertAsync(connection, [draft], ct))[0];
         if (stored is null)
@@ -76,26 +79,27 @@ internal static class CreateLink
         return TypedResults.Created(LinkResponse.Location(stored.Code), LinkResponse.From(stored, draft.Tags, domain));
     }
 
-    /// <summary>Turns a validated request into the row to insert; shared with the bulk slice.</summary>
-    internal static LinkDraft Draft(Request request, ShortDomain domain, DateTimeOffset now)
+    /// <summary>Turns a validated request into the row to insert, owned by the caller's owner; shared with the bulk slice.</summary>
+    internal static LinkDraft Draft(Request request, ApiCaller caller, ShortDomain domain, DateTimeOffset now)
     {
         LinkRules.TryNormalizeUrl(request.Url, out var url, out _);
-        var utcNow = LinkResponse.Stored(now);
+        var utcNow = DatabaseTime.Stored(now);
         var row = new LinkRow(
             Id: LinkIds.Next(now),
             Domain: domain.Name,
             Code: request.Slug ?? LinkRules.NewCode(),
+            OwnerId: caller.OwnerId,
             Url: url,
             Title: request.Title,
             RedirectType: request.RedirectType ?? StatusCodes.Status302Found,
             ForwardQuery: request.ForwardQuery ?? true,
-            ValidFrom: LinkResponse.Stored(request.ValidFrom),
-            ExpiresAt: LinkResponse.Stored(request.ExpiresAt),
+            ValidFrom: DatabaseTime.Stored(request.ValidFrom),
+            ExpiresAt: DatabaseTime.Stored(request.ExpiresAt),
             MaxVisits: request.MaxVisits,
             VisitCount: 0,
             CreatedAt: utcNow,
             UpdatedAt: utcNow);
-        return new LinkDraft(row, LinkRules.DistinctTags(request.Tags), IsCustomSlug: request.Slug is not null);
+        return new LinkDraft(row, LinkRules.DistinctTags(request.Tags), IsCustomSlug: request.Slug is not null, caller.KeyId);
     }
 
     private static ProblemHttpResult SlugTaken(string slug) =>

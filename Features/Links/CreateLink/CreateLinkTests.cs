@@ -50,7 +50,8 @@ public sealed class CreateLinkTests
     public void Drafts_default_to_302_forwarding_the_query_and_deduplicate_tags()
     {
         var domain = new Infrastructure.ShortDomain("https://Sho.RT");
-        var draft = CreateLink.Draft(new CreateLink.Request("https://example.com/", Tags: ["a", "a", "b"]), domain, Now);
+        var caller = new Infrastructure.Security.ApiCaller(Guid.CreateVersion7(), Guid.CreateVersion7(), "member");
+        var draft = CreateLink.Draft(new CreateLink.Request("https://example.com/", Tags: ["a", "a", "b"]), caller, domain, Now);
         Assert.Multiple(() =>
         {
             Assert.That(draft.Row.RedirectType, Is.EqualTo(302));
@@ -58,6 +59,8 @@ public sealed class CreateLinkTests
             Assert.That(draft.Row.Domain, Is.EqualTo("sho.rt"));
             Assert.That(draft.Tags, Is.EqualTo(new[] { "a", "b" }));
             Assert.That(draft.IsCustomSlug, Is.False);
+            Assert.That(draft.Row.OwnerId, Is.EqualTo(caller.OwnerId));
+            Assert.That(draft.CreatedByKeyId, Is.EqualTo(caller.KeyId));
         });
     }
 }

@@ -1,9 +1,11 @@
+using System.Security.Claims;
 using System.Text.Json.Serialization;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using MySqlConnector;
 using Shortlink.Infrastructure;
 using Shortlink.Infrastructure.Data;
+using Shortlink.Infrastructure.Security;
 using Shortlink.Infrastructure.Telemetry;
 using Shortlink.Infrastructure.Web;
 
@@ -57,13 +59,15 @@ internal static class CreateLinksBulk
                         new { index = 1, status = 201, link = LinkExamples.Link, problem = (object?)null },
                     },
                 })
+            .Requires(ApiPolicies.WriteLinks)
             .Validate<Request>()
             .ReadsJsonBody()
             .WithIdempotency<Request>();
 
-    public static async Task<Ok<Response>> Handle(Request request, IValidator<CreateLink.Request> itemValidator,
+    public static async Task<Ok<Response>> Handle(Request request, ClaimsPrincipal user, IValidator<CreateLink.Request> itemValidator,
         Databases databases, ShortDomain domain, TimeProvider clock, CancellationToken ct)
     {
+        var caller = ApiCaller.From(user);
         var items = request.Items!;
         var results = new ItemResult?[items.Count];
         var drafts = new List<(int Index, LinkDraft Draft)>(items.Count);
@@ -82,7 +86,7 @@ internal static class CreateLinksBulk
                     validation.ToDictionary());
                 continue;
             }
-            drafts.Add((i, CreateLink.Draft(item, domain, now)));
+            drafts.Add((i, CreateLink.Draft(item, caller, domain, now)));
         }
         if (drafts.Count > 0)
         {

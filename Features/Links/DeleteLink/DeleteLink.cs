@@ -1,7 +1,9 @@
+using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Shortlink.Infrastructure;
 using Shortlink.Infrastructure.Data;
+using Shortlink.Infrastructure.Security;
 using Shortlink.Infrastructure.Web;
 
 namespace Shortlink.Features.Links;
@@ -13,24 +15,26 @@ internal static class DeleteLink
             .WithName("DeleteLink")
             .WithSummary("Delete a link")
             .WithDescription("The code answers 404 afterwards and is never handed out again.")
+            .Requires(ApiPolicies.WriteLinks)
             .ProducesProblems(LinkProblems.LinkNotFound)
             .TakesCodeInPath(parentAnswersOtherMethods: true);
 
     public static async Task<Results<NoContent, ProblemHttpResult>> Handle(
-        string code, Databases databases, ShortDomain domain, TimeProvider clock, CancellationToken ct)
+        string code, ClaimsPrincipal user, Databases databases, ShortDomain domain, TimeProvider clock, CancellationToken ct)
     {
         // The row stays as a tombstone: its unique (domain, code) key is what keeps the code retired.
         const string sql = """
             UPDATE links SET deleted_at = @Now, updated_at = @Now
-            WHERE domain = @Domain AND code = @Code AND deleted_at IS NULL
+            WHERE domain = @Domain AND code = @Code AND deleted_at IS NULL AND (@AllOwners OR owner_id = @OwnerId)
             """;
         if (!LinkRules.IsPossibleCode(code))
         {
             return LinkProblems.NotFound(code);
         }
+        var caller = ApiCaller.From(user);
         await using var connection = await databases.OpenForCodeAsync(code, ct);
         var affected = await connection.ExecuteAsync(new CommandDefinition(sql,
-            new { Now = LinkResponse.Stored(clock.GetUtcNow()), Domain = domain.Name, Code = code },
+            new { Now = DatabaseTime.Stored(clock.GetUtcNow()), Domain = domain.Name, Code = code, AllOwners = caller.SeesAllOwners, caller.OwnerId },
             cancellationToken: ct));
         return affected == 0 ? LinkProblems.NotFound(code) : TypedResults.NoContent();
     }

@@ -1,6 +1,8 @@
+using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Shortlink.Infrastructure;
 using Shortlink.Infrastructure.Data;
+using Shortlink.Infrastructure.Security;
 using Shortlink.Infrastructure.Web;
 
 namespace Shortlink.Features.Links;
@@ -16,14 +18,14 @@ internal static class GetLink
             .TakesCodeInPath();
 
     public static async Task<Results<Ok<LinkResponse>, ProblemHttpResult>> Handle(
-        string code, Databases databases, ShortDomain domain, CancellationToken ct)
+        string code, ClaimsPrincipal user, Databases databases, ShortDomain domain, CancellationToken ct)
     {
         if (!LinkRules.IsPossibleCode(code))
         {
             return LinkProblems.NotFound(code);
         }
         await using var connection = await databases.OpenForCodeAsync(code, ct);
-        var row = await LinkSql.FindAsync(connection, domain.Name, code, ct);
+        var row = await LinkSql.FindVisibleAsync(connection, domain.Name, code, ApiCaller.From(user), ct);
         if (row is null)
         {
             return LinkProblems.NotFound(code);

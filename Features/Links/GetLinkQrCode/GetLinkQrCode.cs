@@ -8,6 +8,7 @@ using Microsoft.Net.Http.Headers;
 using QRCoder;
 using Shortlink.Infrastructure;
 using Shortlink.Infrastructure.Data;
+using Shortlink.Infrastructure.Security;
 using Shortlink.Infrastructure.Web;
 
 namespace Shortlink.Features.Links;
@@ -60,7 +61,7 @@ internal static class GetLinkQrCode
         LinkRow? link;
         await using (var connection = await databases.OpenForCodeAsync(code, ct))
         {
-            link = await LinkSql.FindAsync(connection, domain.Name, code, ct);
+            link = await LinkSql.FindVisibleAsync(connection, domain.Name, code, ApiCaller.From(http.User), ct);
         }
         if (link is null)
         {

@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using Dapper;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -5,6 +6,7 @@ using Microsoft.AspNetCore.Mvc;
 using MySqlConnector;
 using Shortlink.Infrastructure;
 using Shortlink.Infrastructure.Data;
+using Shortlink.Infrastructure.Security;
 using Shortlink.Infrastructure.Web;
 
 namespace Shortlink.Features.Links;
@@ -49,13 +51,15 @@ internal static class ListLinks
             .ProducesProblems(LinkProblems.InvalidCursor);
 
     public static async Task<Results<Ok<Page>, ValidationProblem, ProblemHttpResult>> Handle(
-        [AsParameters] Query query, Databases databases, LinkCursor cursors, ShortDomain domain,
+        [AsParameters] Query query, ClaimsPrincipal user, Databases databases, LinkCursor cursors, ShortDomain domain,
         CancellationToken ct)
     {
+        var caller = ApiCaller.From(user);
+        Guid? owner = caller.SeesAllOwners ? null : caller.OwnerId;
         Guid? after = null;
         if (query.Cursor is not null)
         {
-            if (!cursors.TryDecode(query.Cursor, query.Tag, query.Q, out var lastId))
+            if (!cursors.TryDecode(query.Cursor, query.Tag, query.Q, owner, out var lastId))
             {
                 return Problems.Of(LinkProblems.InvalidCursor,
                     "Pass nextCursor exactly as a previous page returned it, with the same tag and q.");
@@ -64,7 +68,7 @@ internal static class ListLinks
         }
         var limit = query.Limit ?? DefaultLimit;
         await using var connection = await databases.OpenForListingAsync(ct);
-        var rows = await PageAsync(connection, domain.Name, after, query.Tag, query.Q, limit + 1, ct);
+        var rows = await PageAsync(connection, domain.Name, owner, after, query.Tag, query.Q, limit + 1, ct);
         var hasMore = rows.Count > limit;
         if (hasMore)
         {
@@ -72,17 +76,18 @@ internal static class ListLinks
         }
         var tags = await LinkSql.TagsOfAsync(connection, rows.ConvertAll(r => r.Id), ct);
         var items = rows.ConvertAll(row => LinkResponse.From(row, tags[row.Id].ToArray(), domain));
-        var next = hasMore ? cursors.Encode(rows[^1].Id, query.Tag, query.Q) : null;
+        var next = hasMore ? cursors.Encode(rows[^1].Id, query.Tag, query.Q, owner) : null;
         return TypedResults.Ok(new Page(items, next));
     }
 
     /// <summary>
-    /// Up to <paramref name="take"/> links of a domain, newest first, after the cursor's id. With a tag,
-    /// the (tag, link_id) index drives the walk, so a rare tag costs a few rows rather than a scan of
-    /// every link; the join order is fixed so that the planner cannot choose the scan.
+    /// Up to <paramref name="take"/> links of a domain (of one owner, or of all when it is null), newest
+    /// first, after the cursor's id. With a tag, the (tag, link_id) index drives the walk, so a rare tag
+    /// costs a few rows rather than a scan of every link; the join order is fixed so that the planner
+    /// cannot choose the scan. Without one, an owner's links come from the (owner_id, id) index.
     /// </summary>
-    internal static async Task<List<LinkRow>> PageAsync(MySqlConnection connection, string domain, Guid? after, string? tag,
-        string? q, int take, CancellationToken ct)
+    internal static async Task<List<LinkRow>> PageAsync(MySqlConnection connection, string domain, Guid? owner, Guid? after,
+        string? tag, string? q, int take, CancellationToken ct)
     {
         const string all = $"SELECT {LinkSql.Columns} FROM links WHERE deleted_at IS NULL AND domain = @Domain";
         const string tagged = $"""
@@ -94,6 +99,7 @@ internal static class ListLinks
         // whether or not the server runs with NO_BACKSLASH_ESCAPES.
         const string matching = " AND (url COLLATE utf8mb4_unicode_ci LIKE @UrlPattern ESCAPE '!' OR title LIKE @TitlePattern ESCAPE '!')";
         var sql = (tag is null ? all : tagged)
+            + (owner is null ? "" : " AND owner_id = @Owner")
             + (after is null ? "" : tag is null ? " AND id < @After" : " AND t.link_id < @After")
             + (q is null ? "" : matching)
             + (tag is null ? " ORDER BY id DESC" : " ORDER BY t.link_id DESC")
@@ -101,6 +107,7 @@ internal static class ListLinks
         var rows = await connection.QueryAsync<LinkRow>(new CommandDefinition(sql, new
         {
             Domain = domain,
+            Owner = owner,
             After = after,
             Tag = tag,
             // URLs are stored with non-ASCII and unsafe characters percent-encoded: q is looked for in that form.

@@ -151,7 +151,7 @@ public sealed class ListLinksApiTests : ApiTestBase
         var newest = await connection.QueryAsync<string>(
             "SELECT l.code FROM links l JOIN link_tags t ON t.link_id = l.id WHERE t.tag = 'old-campaign' ORDER BY l.id DESC LIMIT 20");
         var before = await IndexReadsAsync(connection);
-        var page = await ListLinks.PageAsync(connection, "sho.rt", after: null, tag: "old-campaign", q: null, take: 20, CancellationToken.None);
+        var page = await ListLinks.PageAsync(connection, "sho.rt", owner: null, after: null, tag: "old-campaign", q: null, take: 20, CancellationToken.None);
         var reads = await IndexReadsAsync(connection) - before;
         Assert.Multiple(() =>
         {
@@ -170,7 +170,7 @@ public sealed class ListLinksApiTests : ApiTestBase
         await using var connection = await OpenAsync(noBackslashEscapes: true);
         await connection.ExecuteAsync("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')");
         async Task<List<string>> Urls(string q) =>
-            (await ListLinks.PageAsync(connection, "sho.rt", null, "nbe", q, 10, CancellationToken.None)).ConvertAll(row => row.Url);
+            (await ListLinks.PageAsync(connection, "sho.rt", null, null, "nbe", q, 10, CancellationToken.None)).ConvertAll(row => row.Url);
         Assert.Multiple(async () =>
         {
             Assert.That(await Urls("100%_"), Is.EqualTo(new[] { "https://example.com/100%25_off!" }));

@@ -1,8 +1,10 @@
+using System.Security.Claims;
 using Dapper;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Shortlink.Infrastructure;
 using Shortlink.Infrastructure.Data;
+using Shortlink.Infrastructure.Security;
 using Shortlink.Infrastructure.Web;
 
 namespace Shortlink.Features.Links;
@@ -38,7 +40,7 @@ internal static class UpdateLink
                 .OverridePropertyName("forwardQuery")
                 .When(r => r.ForwardQuery.IsSet);
             RuleFor(r => r.ExpiresAt.Value)
-                .Must(expiresAt => LinkResponse.Stored(expiresAt) > LinkResponse.Stored(clock.GetUtcNow()))
+                .Must(expiresAt => DatabaseTime.Stored(expiresAt) > DatabaseTime.Stored(clock.GetUtcNow()))
                 .WithMessage("expiresAt must be in the future.")
                 .OverridePropertyName("expiresAt")
                 .When(r => r.ExpiresAt.Value is not null);
@@ -53,13 +55,14 @@ internal static class UpdateLink
                              "The code cannot change. Accepts application/json and application/merge-patch+json.")
             .WithExamples(request: new { url = "https://example.com/summer-sale", title = (string?)null, maxVisits = 20000 }, response: LinkExamples.Link)
             .Accepts<Request>("application/merge-patch+json", "application/json")
+            .Requires(ApiPolicies.WriteLinks)
             .Validate<Request>()
             .ReadsJsonBody()
             .ProducesProblems(LinkProblems.LinkNotFound)
             .TakesCodeInPath(parentAnswersOtherMethods: true);
 
     public static async Task<Results<Ok<LinkResponse>, ValidationProblem, ProblemHttpResult>> Handle(
-        string code, Request request, Databases databases, ShortDomain domain, TimeProvider clock,
+        string code, Request request, ClaimsPrincipal user, Databases databases, ShortDomain domain, TimeProvider clock,
         CancellationToken ct)
     {
         const string update = """
@@ -74,7 +77,7 @@ internal static class UpdateLink
         }
         await using var connection = await databases.OpenForCodeAsync(code, ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        var current = await LinkSql.FindForUpdateAsync(connection, transaction, domain.Name, code, ct);
+        var current = await LinkSql.FindVisibleForUpdateAsync(connection, transaction, domain.Name, code, ApiCaller.From(user), ct);
         if (current is null)
         {
             return LinkProblems.NotFound(code);
@@ -110,10 +113,10 @@ internal static class UpdateLink
             Title = request.Title.Or(current.Title),
             RedirectType = request.RedirectType.Or(current.RedirectType) ?? current.RedirectType,
             ForwardQuery = request.ForwardQuery.Or(current.ForwardQuery) ?? current.ForwardQuery,
-            ValidFrom = request.ValidFrom.IsSet ? LinkResponse.Stored(request.ValidFrom.Value) : current.ValidFrom,
-            ExpiresAt = request.ExpiresAt.IsSet ? LinkResponse.Stored(request.ExpiresAt.Value) : current.ExpiresAt,
+            ValidFrom = request.ValidFrom.IsSet ? DatabaseTime.Stored(request.ValidFrom.Value) : current.ValidFrom,
+            ExpiresAt = request.ExpiresAt.IsSet ? DatabaseTime.Stored(request.ExpiresAt.Value) : current.ExpiresAt,
             MaxVisits = request.MaxVisits.Or(current.MaxVisits),
-            UpdatedAt = LinkResponse.Stored(now),
+            UpdatedAt = DatabaseTime.Stored(now),
         };
     }
 }

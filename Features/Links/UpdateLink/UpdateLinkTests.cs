@@ -9,7 +9,7 @@ public sealed class UpdateLinkTests
     private static readonly DateTime Created = new(2026, 11, 1, 0, 0, 0, DateTimeKind.Utc);
     private static readonly DateTimeOffset Now = new(2026, 11, 25, 12, 0, 0, TimeSpan.Zero);
 
-    private static readonly LinkRow Current = new(Guid.CreateVersion7(), "sho.rt", "abc", "https://old.example/", "Old title",
+    private static readonly LinkRow Current = new(Guid.CreateVersion7(), "sho.rt", "abc", Guid.CreateVersion7(), "https://old.example/", "Old title",
         301, false, Created, Created.AddYears(1), 50, 3, Created, Created);
 
     [Test]

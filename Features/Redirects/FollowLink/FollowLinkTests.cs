@@ -10,7 +10,7 @@ public sealed class FollowLinkTests
     private static readonly RedirectOptions Options = new() { PermanentMaxAgeSeconds = 3600 };
 
     private static LinkRow Link(int redirectType, DateTime? expiresAt = null, int? maxVisits = null) =>
-        new(Guid.CreateVersion7(), "sho.rt", "abc", "https://example.com", null, redirectType, true, null, expiresAt,
+        new(Guid.CreateVersion7(), "sho.rt", "abc", Guid.CreateVersion7(), "https://example.com", null, redirectType, true, null, expiresAt,
             maxVisits, 0, Now, Now);
 
     [TestCase(302, "private, max-age=0")]

@@ -1,0 +1,104 @@
+using System.Collections.Concurrent;
+using Dapper;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
+using MySqlConnector;
+using Shortlink.Infrastructure.Data;
+
+namespace Shortlink.Infrastructure.Security;
+
+/// <summary>A stored API key, without anything that could rebuild the key.</summary>
+internal sealed record StoredKey(Guid Id, Guid OwnerId, string Name, string Role, string Prefix, DateTime? ExpiresAt,
+    DateTime CreatedAt, DateTime? LastUsedAt, DateTime? RevokedAt)
+{
+    public const string Columns = "id, owner_id, name, role, prefix, expires_at, created_at, last_used_at, revoked_at";
+
+    public bool IsUsableAt(DateTime now) => RevokedAt is null && (ExpiresAt is null || ExpiresAt > now);
+}
+
+/// <summary>
+/// Finds keys by the hash of what a client presented, through a short-lived cache: a revocation is seen at
+/// once on this instance (it forgets the key) and within <see cref="SecurityOptions.KeyCacheSeconds"/>
+/// elsewhere. Unknown keys are cached too: a key that does not exist now never will, since new keys are random.
+/// </summary>
+internal sealed class ApiKeyStore(Databases databases, TimeProvider clock, IOptions<ShortlinkOptions> options) : IDisposable
+{
+    /// <summary>last_used_at is written at most this often per key, never on every request.</summary>
+    public static readonly TimeSpan TouchInterval = TimeSpan.FromMinutes(1);
+
+    private readonly MemoryCache cache = new(new MemoryCacheOptions { SizeLimit = 100_000 });
+    private readonly ConcurrentDictionary<Guid, DateTimeOffset> lastTouched = new();
+
+    public async Task<StoredKey?> FindAsync(byte[] keyHash, CancellationToken ct)
+    {
+        const string sql = $"SELECT {StoredKey.Columns} FROM api_keys WHERE key_hash = @KeyHash";
+        var cacheKey = Convert.ToHexString(keyHash);
+        if (cache.TryGetValue(cacheKey, out StoredKey? cached))
+        {
+            return cached;
+        }
+        await using var connection = await databases.OpenControlAsync(ct);
+        var stored = await connection.QuerySingleOrDefaultAsync<StoredKey>(
+            new CommandDefinition(sql, new { KeyHash = keyHash }, cancellationToken: ct));
+        cache.Set(cacheKey, stored, new MemoryCacheEntryOptions
+        {
+            Size = 1,
+            AbsoluteExpirationRelativeToNow = TimeSpan.FromSeconds(options.Value.Security.KeyCacheSeconds),
+        });
+        return stored;
+    }
+
+    /// <summary>Drops a key from this instance's cache, so that its revocation takes effect here at once.</summary>
+    public void Forget(byte[] keyHash) => cache.Remove(Convert.ToHexString(keyHash));
+
+    /// <summary>Records that a key was used, at most once a minute per key and instance.</summary>
+    public async Task TouchAsync(StoredKey key, CancellationToken ct)
+    {
+        const string sql = "UPDATE api_keys SET last_used_at = @Now WHERE id = @Id";
+        var now = clock.GetUtcNow();
+        var due = true;
+        lastTouched.AddOrUpdate(key.Id, now, (_, previous) => (due = now - previous >= TouchInterval) ? now : previous);
+        if (!due)
+        {
+            return;
+        }
+        await using var connection = await databases.OpenControlAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition(sql, new { Now = DatabaseTime.Stored(now), key.Id }, cancellationToken: ct));
+    }
+
+    /// <summary>Creates an owner (or uses an existing one) and a key for it; returns the stored key.</summary>
+    public async Task<StoredKey> CreateAsync(string key, string name, string role, Guid? ownerId, DateTimeOffset? expiresAt,
+        MySqlConnection connection, CancellationToken ct)
+    {
+        const string insertOwner = "INSERT INTO owners (id, name, created_at) VALUES (@Id, @Name, @Now)";
+        const string insertKey = """
+            INSERT INTO api_keys (id, owner_id, name, role, prefix, key_hash, expires_at, created_at)
+            VALUES (@Id, @OwnerId, @Name, @Role, @Prefix, @KeyHash, @ExpiresAt, @Now)
+            """;
+        var now = DatabaseTime.Stored(clock.GetUtcNow());
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        var owner = ownerId ?? Guid.CreateVersion7(clock.GetUtcNow());
+        if (ownerId is null)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(insertOwner, new { Id = owner, Name = name, Now = now }, transaction,
+                cancellationToken: ct));
+        }
+        var stored = new StoredKey(Guid.CreateVersion7(clock.GetUtcNow()), owner, name, role, ApiKeyFormat.PrefixOf(key),
+            DatabaseTime.Stored(expiresAt), now, null, null);
+        await connection.ExecuteAsync(new CommandDefinition(insertKey, new
+        {
+            stored.Id,
+            stored.OwnerId,
+            stored.Name,
+            stored.Role,
+            stored.Prefix,
+            KeyHash = ApiKeyFormat.Hash(key),
+            stored.ExpiresAt,
+            Now = now,
+        }, transaction, cancellationToken: ct));
+        await transaction.CommitAsync(CancellationToken.None);
+        return stored;
+    }
+
+    public void Dispose() => cache.Dispose();
+}
