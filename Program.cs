@@ -42,11 +42,13 @@ if (args is ["keys", ..])
     return await KeysCommand.RunAsync(app.Services, args);
 }
 
+app.UseTrustedForwardedHeaders();
 app.UseRequestLogging();
 app.UseExceptionHandler();
 app.UseProblemStatusPages();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseNetworkRestrictions();
 app.UseRateLimiter();
 app.UseRequestBodies();
 app.UseOpenApiDocuments();
@@ -54,7 +56,8 @@ app.UseOpenApiDocuments();
 HttpMethodMetadata readOnly = new([HttpMethods.Get, HttpMethods.Head]);
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).WithMetadata(readOnly);
 app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") }).WithMetadata(readOnly);
-app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(readOnly);
+app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(readOnly)
+    .RestrictedTo(app.Services.GetRequiredService<IOptions<ShortlinkOptions>>().Value.Network.MetricsNetworks);
 app.MapLinks();
 app.MapKeys();
 FollowLink.Map(app);

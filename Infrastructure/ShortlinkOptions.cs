@@ -24,6 +24,12 @@ internal sealed class ShortlinkOptions : IValidatableObject
     [Required, ValidateObjectMembers]
     public SecurityOptions Security { get; set; } = new();
 
+    [Required, ValidateObjectMembers]
+    public RateLimitOptions RateLimits { get; set; } = new();
+
+    [Required]
+    public NetworkOptions Network { get; set; } = new();
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         // The API's permits are taken from the same pool as the redirect's lookups: with at least as many
@@ -34,6 +40,14 @@ internal sealed class ShortlinkOptions : IValidatableObject
                 $"Api:MaxConcurrentRequests ({Api.MaxConcurrentRequests}) must be below the database pool size " +
                 $"(Maximum Pool Size={poolSize}) so that redirects always find a connection.",
                 [$"{nameof(Api)}.{nameof(ApiOptions.MaxConcurrentRequests)}"]);
+        }
+        foreach (var (name, networks) in new[] { ("TrustedProxies", Network.TrustedProxies), ("MetricsNetworks", Network.MetricsNetworks) })
+        {
+            foreach (var network in networks.Where(network => !System.Net.IPNetwork.TryParse(network, out _)))
+            {
+                yield return new ValidationResult($"Network:{name} holds '{network}', which is no network in CIDR notation (e.g. 10.0.0.0/8).",
+                    [$"{nameof(Network)}.{name}"]);
+            }
         }
         if (Security.BootstrapAdminKey.Length > 0 && !Security.ApiKeyFormatIsValid())
         {
@@ -104,4 +118,28 @@ internal sealed class SecurityOptions
     public int KeyCacheSeconds { get; set; } = 10;
 
     public bool ApiKeyFormatIsValid() => Security.ApiKeyFormat.IsWellFormed(BootstrapAdminKey);
+}
+
+/// <summary>Per-instance limits; 0 turns a limit off.</summary>
+internal sealed class RateLimitOptions
+{
+    [Range(0, 10_000_000)]
+    public int ApiRequestsPerKeyPerMinute { get; set; } = 1200;
+
+    /// <summary>Behind a load balancer or CDN, set Network:TrustedProxies, or every visitor shares the proxy's quota.</summary>
+    [Range(0, 10_000_000)]
+    public int RedirectsPerClientPerMinute { get; set; } = 1200;
+
+    /// <summary>Refused keys per client address; a valid key's requests are never slowed by them.</summary>
+    [Range(0, 10_000_000)]
+    public int FailedAuthenticationsPerClientPerMinute { get; set; } = 30;
+}
+
+internal sealed class NetworkOptions
+{
+    /// <summary>Proxies (CIDR) whose X-Forwarded-For is believed; none by default, not even loopback.</summary>
+    public string[] TrustedProxies { get; set; } = [];
+
+    /// <summary>Networks (CIDR) that may read /metrics; none means everyone.</summary>
+    public string[] MetricsNetworks { get; set; } = [];
 }

@@ -46,7 +46,7 @@ internal static class KeysEndpoints
             .WithTags("Keys")
             .WithRequestSizeLimit(api.MaxBodyBytes)
             .RequireApiKey()
-            .WithApiConcurrency()
+            .WithApiLimits()
             .ProducesProblems(CommonProblems.ServiceUnavailable, CommonProblems.InternalError);
         CreateKey.Map(group);
         ListKeys.Map(group);

@@ -63,7 +63,7 @@ internal static class LinksEndpoints
             .WithTags("Links")
             .WithRequestSizeLimit(api.MaxBodyBytes)
             .RequireApiKey()
-            .WithApiConcurrency()
+            .WithApiLimits()
             .ProducesProblems(CommonProblems.ServiceUnavailable, CommonProblems.InternalError);
         CreateLink.Map(group);
         CreateLinksBulk.Map(group, api.MaxBulkBodyBytes);

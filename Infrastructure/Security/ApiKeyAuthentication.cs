@@ -11,7 +11,7 @@ namespace Shortlink.Infrastructure.Security;
 internal static class SecurityProblems
 {
     public static readonly ProblemType Unauthorized = new("unauthorized", 401, "An API key is required");
-    public static readonly ProblemType Forbidden = new("forbidden", 403, "This key may not do that");
+    public static readonly ProblemType Forbidden = CommonProblems.Forbidden;
 }
 
 /// <summary>
@@ -20,11 +20,12 @@ internal static class SecurityProblems
 /// do what it asked is a 403. Both are problem documents that never repeat the key.
 /// </summary>
 internal sealed class ApiKeyAuthentication(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger,
-    UrlEncoder encoder, ApiKeyStore keys, TimeProvider clock, IProblemDetailsService problems)
+    UrlEncoder encoder, ApiKeyStore keys, FailedAuthentications failures, TimeProvider clock, IProblemDetailsService problems)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
     public const string HeaderName = "X-Api-Key";
+    private const string RetryAfterItem = "shortlink:failed-authentications-retry-after";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -33,23 +34,31 @@ internal sealed class ApiKeyAuthentication(IOptionsMonitor<AuthenticationSchemeO
         {
             return AuthenticateResult.NoResult();
         }
+        var client = ClientNetwork.ClientKey(Context);
         if (!ApiKeyFormat.IsWellFormed(presented))
         {
-            return AuthenticateResult.Fail("The API key is malformed: keys look like sl_live_ followed by 43 letters and digits.");
+            return Refused(client, "The API key is malformed: keys look like sl_live_ followed by 43 letters and digits.");
         }
-        var key = await keys.FindAsync(ApiKeyFormat.Hash(presented), Context.RequestAborted);
+        var hash = ApiKeyFormat.Hash(presented);
+        if (failures.IsExhausted(client) && !keys.WasRecentlyValid(hash))
+        {
+            Context.Items[RetryAfterItem] = failures.RetryAfterSeconds(client);
+            return AuthenticateResult.Fail("Too many refused keys from this address.");
+        }
+        var key = await keys.FindAsync(hash, Context.RequestAborted);
         if (key is null)
         {
-            return AuthenticateResult.Fail("The API key is not known.");
+            return Refused(client, "The API key is not known.");
         }
         if (key.RevokedAt is not null)
         {
-            return AuthenticateResult.Fail("The API key has been revoked.");
+            return Refused(client, "The API key has been revoked.");
         }
         if (!key.IsUsableAt(clock.GetUtcNow().UtcDateTime))
         {
-            return AuthenticateResult.Fail("The API key has expired.");
+            return Refused(client, "The API key has expired.");
         }
+        keys.RememberValid(hash);
         await keys.TouchAsync(key, Context.RequestAborted);
         var identity = new ClaimsIdentity(
         [
@@ -59,6 +68,15 @@ internal sealed class ApiKeyAuthentication(IOptionsMonitor<AuthenticationSchemeO
             new Claim(ClaimTypes.Role, key.Role),
         ], SchemeName);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+    }
+
+    private AuthenticateResult Refused(string client, string reason)
+    {
+        if (failures.Record(client) is { } retryAfter)
+        {
+            Context.Items[RetryAfterItem] = retryAfter;
+        }
+        return AuthenticateResult.Fail(reason);
     }
 
     /// <summary>The key sent with the request, if any: Authorization: Bearer first, then X-Api-Key.</summary>
@@ -75,6 +93,12 @@ internal sealed class ApiKeyAuthentication(IOptionsMonitor<AuthenticationSchemeO
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
         var failure = (await HandleAuthenticateOnceSafeAsync()).Failure?.Message;
+        if (Context.Items[RetryAfterItem] is int retryAfter)
+        {
+            await RateLimits.TooManyRequestsAsync(Context, retryAfter,
+                "Too many refused API keys came from this address; retry after Retry-After seconds.");
+            return;
+        }
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = failure is null ? "Bearer" : "Bearer error=\"invalid_token\"";
         await WriteAsync(SecurityProblems.Unauthorized,

@@ -27,6 +27,7 @@ internal sealed class ApiKeyStore(Databases databases, TimeProvider clock, IOpti
     public static readonly TimeSpan TouchInterval = TimeSpan.FromMinutes(1);
 
     private readonly MemoryCache cache = new(new MemoryCacheOptions { SizeLimit = 100_000 });
+    private readonly MemoryCache recentlyValid = new(new MemoryCacheOptions { SizeLimit = 100_000 });
     private readonly ConcurrentDictionary<Guid, DateTimeOffset> lastTouched = new();
 
     public async Task<StoredKey?> FindAsync(byte[] keyHash, CancellationToken ct)
@@ -47,6 +48,12 @@ internal sealed class ApiKeyStore(Databases databases, TimeProvider clock, IOpti
         });
         return stored;
     }
+
+    /// <summary>Notes that a key authenticated, so that refusals of other keys from its address never hold it up.</summary>
+    public void RememberValid(byte[] keyHash) =>
+        recentlyValid.Set(Convert.ToHexString(keyHash), true, new MemoryCacheEntryOptions { Size = 1, SlidingExpiration = TimeSpan.FromHours(1) });
+
+    public bool WasRecentlyValid(byte[] keyHash) => recentlyValid.TryGetValue(Convert.ToHexString(keyHash), out _);
 
     /// <summary>Drops a key from this instance's cache, so that its revocation takes effect here at once.</summary>
     public void Forget(byte[] keyHash) => cache.Remove(Convert.ToHexString(keyHash));
@@ -100,5 +107,9 @@ internal sealed class ApiKeyStore(Databases databases, TimeProvider clock, IOpti
         return stored;
     }
 
-    public void Dispose() => cache.Dispose();
+    public void Dispose()
+    {
+        cache.Dispose();
+        recentlyValid.Dispose();
+    }
 }

@@ -27,10 +27,12 @@ internal static class CommonProblems
     public static readonly ProblemType ValidationFailed = new("validation-failed", 400, "The request is not valid");
     public static readonly ProblemType MalformedRequest = new("malformed-request", 400, "The request could not be read");
     public static readonly ProblemType NotFound = new("not-found", 404, "Not found");
+    public static readonly ProblemType Forbidden = new("forbidden", 403, "Not allowed");
     public static readonly ProblemType MethodNotAllowed = new("method-not-allowed", 405, "Method not allowed");
     public static readonly ProblemType RequestTimeout = new("request-timeout", 408, "The request did not arrive in time");
     public static readonly ProblemType PayloadTooLarge = new("payload-too-large", 413, "The request body is too large");
     public static readonly ProblemType UnsupportedMediaType = new("unsupported-media-type", 415, "Unsupported media type");
+    public static readonly ProblemType TooManyRequests = new("too-many-requests", 429, "Too many requests");
     public static readonly ProblemType InternalError = new("internal-error", 500, "An unexpected error occurred");
     public static readonly ProblemType ServiceUnavailable = new("service-unavailable", 503, "The service cannot answer right now");
 

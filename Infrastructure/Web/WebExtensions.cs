@@ -15,7 +15,8 @@ internal static class WebExtensions
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.AddProblems();
         services.AddIdempotency();
-        services.AddApiConcurrency();
+        services.AddRateLimits();
+        services.AddClientNetwork();
         services.AddOpenApi();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<Outages>();

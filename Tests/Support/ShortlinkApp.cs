@@ -24,6 +24,10 @@ internal sealed class ShortlinkApp(string connectionString, IDictionary<string, 
         builder.UseSetting("Shortlink:PublicBaseUrl", PublicBaseUrl);
         builder.UseSetting("Shortlink:Api:CursorSigningKey", "test-cursor-signing-key");
         builder.UseSetting("Shortlink:Security:BootstrapAdminKey", TestKeys.Admin);
+        // Tests send far more from one address and key than a client should; RateLimitTests turn the limits on.
+        builder.UseSetting("Shortlink:RateLimits:ApiRequestsPerKeyPerMinute", "0");
+        builder.UseSetting("Shortlink:RateLimits:RedirectsPerClientPerMinute", "0");
+        builder.UseSetting("Shortlink:RateLimits:FailedAuthenticationsPerClientPerMinute", "0");
         builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

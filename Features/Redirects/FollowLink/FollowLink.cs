@@ -35,7 +35,8 @@ internal static class FollowLink
             .ProducesProblems(LinkProblems.LinkNotFound, LinkProblems.LinkExpired, LinkProblems.VisitLimitReached)
             .TakesCodeInPath()
             .ProducesProblems(CommonProblems.ServiceUnavailable, CommonProblems.InternalError)
-            .ProducesHtmlPages(StatusCodes.Status404NotFound, StatusCodes.Status410Gone);
+            .LimitedPerClient()
+            .ProducesHtmlPages(StatusCodes.Status404NotFound, StatusCodes.Status410Gone, StatusCodes.Status429TooManyRequests);
 
     public static async Task<IResult> Handle(string code, HttpContext context, Databases databases, ShortDomain domain,
         IOptions<ShortlinkOptions> options, TimeProvider clock)

@@ -1,0 +1,130 @@
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
+using Shortlink.Infrastructure.Security;
+using Shortlink.Infrastructure.Telemetry;
+
+namespace Shortlink.Infrastructure.Web;
+
+/// <summary>
+/// Three limits, counted per instance:
+/// <list type="bullet">
+/// <item>API requests per key per minute (token bucket: bursts up to the minute's quota, refilled every second);</item>
+/// <item>redirects per client address per minute, the same way;</item>
+/// <item>API requests served at once, below the database pool, the rest queued in arrival order, so that a burst
+/// waits its turn or gets 503 and redirects always find a connection.</item>
+/// </list>
+/// A rate limit answers 429 with Retry-After; a full queue 503 with Retry-After.
+/// </summary>
+internal static class RateLimits
+{
+    private const string ApiConcurrency = "api-concurrency";
+
+    public static IServiceCollection AddRateLimits(this IServiceCollection services)
+    {
+        services.AddRateLimiter(_ => { });
+        services.AddOptions<RateLimiterOptions>().Configure<IOptions<ShortlinkOptions>>((limiter, shortlink) =>
+        {
+            var options = shortlink.Value;
+            limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            limiter.OnRejected = RejectAsync;
+            limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context => Partition(context, options.RateLimits));
+            limiter.AddConcurrencyLimiter(ApiConcurrency, concurrency =>
+            {
+                concurrency.PermitLimit = options.Api.MaxConcurrentRequests;
+                concurrency.QueueLimit = options.Api.MaxQueuedRequests;
+                concurrency.QueueProcessingOrder = QueueProcessingOrder.OldestFirst;
+            });
+        });
+        return services;
+    }
+
+    /// <summary>The group's endpoints count against their key's quota and the API's concurrency limit.</summary>
+    public static RouteGroupBuilder WithApiLimits(this RouteGroupBuilder group)
+    {
+        group.RequireRateLimiting(ApiConcurrency);
+        group.WithMetadata(new PerKey());
+        group.AddEndpointFilter((context, next) =>
+        {
+            context.HttpContext.RequestServices.GetRequiredService<Outages>().ApiQueue.Succeeded();
+            return next(context);
+        });
+        group.ProducesProblems(CommonProblems.TooManyRequests);
+        group.WithResponseHeader(StatusCodes.Status429TooManyRequests, "Retry-After", "Seconds until the quota has room again.");
+        return group;
+    }
+
+    /// <summary>The endpoint counts against its client address's quota.</summary>
+    public static RouteHandlerBuilder LimitedPerClient(this RouteHandlerBuilder builder) =>
+        builder.WithMetadata(new PerClient())
+            .ProducesProblems(CommonProblems.TooManyRequests)
+            .WithResponseHeader(StatusCodes.Status429TooManyRequests, "Retry-After", "Seconds until the quota has room again.");
+
+    /// <summary>A bucket that holds a minute's quota and refills a sixtieth of it every second.</summary>
+    public static TokenBucketRateLimiterOptions PerMinute(int quota) => new()
+    {
+        TokenLimit = quota,
+        TokensPerPeriod = Math.Max(1, (int)Math.Ceiling(quota / 60.0)),
+        ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+        QueueLimit = 0,
+        AutoReplenishment = true,
+    };
+
+    private static RateLimitPartition<string> Partition(HttpContext context, RateLimitOptions limits)
+    {
+        var metadata = context.GetEndpoint()?.Metadata;
+        if (metadata?.GetMetadata<PerKey>() is not null && limits.ApiRequestsPerKeyPerMinute > 0
+            && context.User.FindFirst(ApiCaller.KeyIdClaim)?.Value is { } keyId)
+        {
+            return RateLimitPartition.GetTokenBucketLimiter("key:" + keyId, _ => PerMinute(limits.ApiRequestsPerKeyPerMinute));
+        }
+        if (metadata?.GetMetadata<PerClient>() is not null && limits.RedirectsPerClientPerMinute > 0)
+        {
+            return RateLimitPartition.GetTokenBucketLimiter("client:" + ClientNetwork.ClientKey(context),
+                _ => PerMinute(limits.RedirectsPerClientPerMinute));
+        }
+        return RateLimitPartition.GetNoLimiter("unlimited");
+    }
+
+    private static async ValueTask RejectAsync(OnRejectedContext context, CancellationToken ct)
+    {
+        var http = context.HttpContext;
+        if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
+        {
+            var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+            await TooManyRequestsAsync(http, seconds, "The quota for this key or address is used up; retry after Retry-After seconds.");
+            return;
+        }
+        // Only the concurrency limiter refuses without a time to wait: its queue is full.
+        http.RequestServices.GetRequiredService<Outages>().ApiQueue.Failed(reason: "every permit is taken and the queue is full");
+        http.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        http.Response.Headers.RetryAfter = "1";
+        await WriteAsync(http, CommonProblems.ServiceUnavailable, "Too many API requests are waiting; retry after the number of seconds in Retry-After.");
+    }
+
+    /// <summary>429 with Retry-After: a page for a browser on a visitor-facing path, problem+json otherwise.</summary>
+    public static async Task TooManyRequestsAsync(HttpContext http, int retryAfterSeconds, string detail)
+    {
+        http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+        http.Response.Headers.RetryAfter = retryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (!http.Request.Path.StartsWithSegments("/api") && ErrorPage.IsWanted(http.Request))
+        {
+            await ErrorPage.WriteAsync(http, StatusCodes.Status429TooManyRequests, CommonProblems.TooManyRequests.Title,
+                $"Please try again in {retryAfterSeconds} second(s).");
+            return;
+        }
+        await WriteAsync(http, CommonProblems.TooManyRequests, detail);
+    }
+
+    private static ValueTask WriteAsync(HttpContext http, ProblemType type, string detail) =>
+        http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = http,
+            ProblemDetails = new ProblemDetails { Status = type.Status, Type = type.Uri, Title = type.Title, Detail = detail },
+        });
+
+    private sealed record PerKey;
+
+    private sealed record PerClient;
+}

@@ -1,0 +1,168 @@
+using System.Net;
+using System.Net.Http.Headers;
+using NUnit.Framework;
+using Shortlink.Tests.Support;
+
+namespace Shortlink.Tests.Api;
+
+/// <summary>Each key has its own quota of API requests: beyond it 429 with Retry-After, and after waiting that long, 200 again.</summary>
+public sealed class ApiQuotaTests : ApiTestBase
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Shortlink:RateLimits:ApiRequestsPerKeyPerMinute"] = "5",
+    };
+
+    [Test]
+    public async Task A_key_beyond_its_quota_gets_429_another_key_does_not_and_waiting_helps()
+    {
+        var member = await TestKeys.CreateAsync(Http, "member");
+        using var client = NewClient(member.Key);
+        var statuses = new List<int>();
+        for (var i = 0; i < 5; i++)
+        {
+            using var response = await client.GetAsync("/api/v1/links");
+            statuses.Add((int)response.StatusCode);
+        }
+        using var refused = await client.GetAsync("/api/v1/links");
+        using var otherKey = await Http.GetAsync("/api/v1/keys/me");
+        var problem = await AssertProblemAsync(refused, HttpStatusCode.TooManyRequests, "urn:shortlink:problem:too-many-requests");
+        var retryAfter = refused.Headers.RetryAfter!.Delta!.Value;
+        await Task.Delay(retryAfter + TimeSpan.FromMilliseconds(200));
+        using var afterWaiting = await client.GetAsync("/api/v1/links");
+        Assert.Multiple(() =>
+        {
+            Assert.That(statuses, Is.All.EqualTo(200));
+            Assert.That(retryAfter, Is.InRange(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60)));
+            Assert.That(problem.GetProperty("detail").GetString(), Does.Contain("Retry-After"));
+            Assert.That(otherKey.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(afterWaiting.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        });
+    }
+}
+
+/// <summary>
+/// Visitors have a quota of redirects per address. Without trusted proxies, X-Forwarded-For is a client's
+/// own word and changes nothing: forged addresses all count against the connection's.
+/// </summary>
+public sealed class RedirectQuotaTests : ApiTestBase
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Shortlink:RateLimits:RedirectsPerClientPerMinute"] = "4",
+        ["Shortlink:Network:MetricsNetworks:0"] = "10.0.0.0/8",
+    };
+
+    [Test]
+    public async Task Forged_forwarded_addresses_share_the_connections_quota_and_the_fifth_redirect_gets_429()
+    {
+        var code = (await CreateLinkAsync(new { url = "https://example.com/limited-visits" })).GetProperty("code").GetString();
+        using var visitor = NewClient(key: null);
+        var statuses = new List<int>();
+        for (var i = 0; i < 4; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/{code}");
+            request.Headers.Add("X-Forwarded-For", $"203.0.113.{i}");
+            using var response = await visitor.SendAsync(request);
+            statuses.Add((int)response.StatusCode);
+        }
+        using var forged = new HttpRequestMessage(HttpMethod.Get, $"/{code}");
+        forged.Headers.Add("X-Forwarded-For", "203.0.113.99");
+        using var refused = await visitor.SendAsync(forged);
+        using var browser = new HttpRequestMessage(HttpMethod.Get, $"/{code}");
+        browser.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/html"));
+        using var page = await visitor.SendAsync(browser);
+        Assert.Multiple(() =>
+        {
+            Assert.That(statuses, Is.All.EqualTo(302));
+            Assert.That(refused.Headers.RetryAfter?.Delta, Is.Not.Null);
+            Assert.That(page.StatusCode, Is.EqualTo(HttpStatusCode.TooManyRequests));
+            Assert.That(page.Content.Headers.ContentType?.MediaType, Is.EqualTo("text/html"));
+        });
+        await AssertProblemAsync(refused, HttpStatusCode.TooManyRequests, "urn:shortlink:problem:too-many-requests");
+    }
+
+    [Test]
+    public async Task Metrics_restricted_to_a_network_refuse_others_and_a_forged_forwarded_address()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+        request.Headers.Add("X-Forwarded-For", "10.1.2.3");
+        using var forged = await Http.SendAsync(request);
+        await AssertProblemAsync(forged, HttpStatusCode.Forbidden, "urn:shortlink:problem:forbidden");
+    }
+}
+
+/// <summary>Behind a trusted proxy, X-Forwarded-For names the client: each visitor has a quota of its own.</summary>
+public sealed class TrustedProxyTests : ApiTestBase
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Shortlink:RateLimits:RedirectsPerClientPerMinute"] = "2",
+        ["Shortlink:Network:TrustedProxies:0"] = "127.0.0.1/32",
+        ["Shortlink:Network:MetricsNetworks:0"] = "10.0.0.0/8",
+    };
+
+    private async Task<int> VisitAsync(string code, string from)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/{code}");
+        request.Headers.Add("X-Forwarded-For", from);
+        using var response = await Http.SendAsync(request);
+        return (int)response.StatusCode;
+    }
+
+    [Test]
+    public async Task Each_forwarded_client_has_its_own_redirect_quota()
+    {
+        var code = (await CreateLinkAsync(new { url = "https://example.com/behind-a-proxy" })).GetProperty("code").GetString()!;
+        var first = new[] { await VisitAsync(code, "198.51.100.1"), await VisitAsync(code, "198.51.100.1"), await VisitAsync(code, "198.51.100.1") };
+        var second = await VisitAsync(code, "198.51.100.2");
+        var sameIpv6Network = new[] { await VisitAsync(code, "2001:db8::1"), await VisitAsync(code, "2001:db8::2"), await VisitAsync(code, "2001:db8::3") };
+        Assert.Multiple(() =>
+        {
+            Assert.That(first, Is.EqualTo(new[] { 302, 302, 429 }));
+            Assert.That(second, Is.EqualTo(302));
+            Assert.That(sameIpv6Network, Is.EqualTo(new[] { 302, 302, 429 }), "an IPv6 /64 is one client");
+        });
+    }
+
+    [Test]
+    public async Task Metrics_answer_a_forwarded_client_in_the_allowed_network()
+    {
+        using var allowed = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+        allowed.Headers.Add("X-Forwarded-For", "10.1.2.3");
+        using var inside = await Http.SendAsync(allowed);
+        using var outside = await Http.GetAsync("/metrics");
+        Assert.That(inside.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        await AssertProblemAsync(outside, HttpStatusCode.Forbidden, "urn:shortlink:problem:forbidden");
+    }
+}
+
+/// <summary>Guessing keys from one address is slowed to 429; a valid key from the same address is not.</summary>
+public sealed class FailedAuthenticationLimitTests : ApiTestBase
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Shortlink:RateLimits:FailedAuthenticationsPerClientPerMinute"] = "3",
+    };
+
+    [Test]
+    public async Task A_burst_of_bad_keys_gets_429_while_a_valid_key_goes_on()
+    {
+        (await Http.GetAsync("/api/v1/keys/me")).Dispose();
+        using var guesser = NewClient(key: null);
+        var statuses = new List<int>();
+        for (var i = 0; i < 4; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/links");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", TestKeys.Fixed($"Guess{i}"));
+            using var response = await guesser.SendAsync(request);
+            statuses.Add((int)response.StatusCode);
+        }
+        using var valid = await Http.GetAsync("/api/v1/links");
+        Assert.Multiple(() =>
+        {
+            Assert.That(statuses, Is.EqualTo(new[] { 401, 401, 401, 429 }));
+            Assert.That(valid.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        });
+    }
+}
