@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using Shortlink.Features.Blocklist;
 using Shortlink.Features.Keys;
 using Shortlink.Features.Links;
 using Shortlink.Features.Redirects;
@@ -28,6 +29,7 @@ builder.Services.AddWeb();
 builder.Services.AddSecurity();
 builder.Services.AddLinks();
 builder.Services.AddKeys();
+builder.Services.AddBlocklist();
 
 var app = builder.Build();
 
@@ -60,6 +62,7 @@ app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(readOnly)
     .RestrictedTo(app.Services.GetRequiredService<IOptions<ShortlinkOptions>>().Value.Network.MetricsNetworks);
 app.MapLinks();
 app.MapKeys();
+app.MapBlocklist();
 FollowLink.Map(app);
 
 app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(

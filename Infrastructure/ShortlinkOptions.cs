@@ -12,6 +12,9 @@ internal sealed class ShortlinkOptions : IValidatableObject
     [Required, Url]
     public string PublicBaseUrl { get; set; } = "http://localhost:8080";
 
+    /// <summary>Other hosts this service answers on; no link may lead to them, or to PublicBaseUrl's host.</summary>
+    public string[] ShortDomainAliases { get; set; } = [];
+
     [Required, ValidateObjectMembers]
     public DatabaseOptions Database { get; set; } = new();
 
@@ -112,6 +115,9 @@ internal sealed class SecurityOptions
 {
     /// <summary>An admin key created on start while the service has no admin key (a new deployment). Never logged.</summary>
     public string BootstrapAdminKey { get; set; } = "";
+
+    /// <summary>Hosts no link may lead to, each with every name below it; the API can add more.</summary>
+    public string[] BlockedDomains { get; set; } = [];
 
     /// <summary>How long an instance trusts what it read about a key; a revocation elsewhere takes effect within it.</summary>
     [Range(0, 300)]

@@ -12,6 +12,9 @@ internal static class LinkProblems
     public static readonly ProblemType InvalidCursor = new("invalid-cursor", 400, "The cursor is not valid");
     public static readonly ProblemType LinkExpired = new("link-expired", 410, "The link has expired");
     public static readonly ProblemType VisitLimitReached = new("visit-limit-reached", 410, "The link's visit limit is reached");
+    public static readonly ProblemType LinkBlocked = new("link-blocked", 410, "The link leads to a blocked site");
+    public static readonly ProblemType UrlBlocked = new("url-blocked", 422, "The URL's host is blocked");
+    public static readonly ProblemType RedirectLoop = new("redirect-loop", 422, "The URL leads back to this service");
 
     public static ProblemHttpResult NotFound(string code) =>
         Problems.Of(LinkNotFound, $"No link with code '{code}' exists.");

@@ -85,6 +85,17 @@ internal static partial class LinkRules
             error = "The URL is not a valid absolute URL with a host.";
             return false;
         }
+        // https://good.example@evil.example/ reads as good.example and leads to evil.example.
+        if (uri.UserInfo.Length > 0)
+        {
+            error = "The URL must not carry a user name or password (as in https://user@host/): it disguises where a link leads.";
+            return false;
+        }
+        if (LinkHosts.MixesScripts(uri))
+        {
+            error = "The URL's host mixes scripts within a name (such as Latin and Cyrillic letters), a way to imitate another site.";
+            return false;
+        }
         normalized = ToAscii(candidate, uri);
         if (normalized.Length > MaxUrlLength)
         {

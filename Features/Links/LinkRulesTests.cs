@@ -100,8 +100,25 @@ public sealed class LinkRulesTests
     [TestCase("https://example.com/\u0000null")]
     [TestCase("https://example.com/\r\nSet-Cookie: x=1")]
     [TestCase("https://exa mple.com/")]
+    [TestCase("https://good.example@evil.example/")]
+    [TestCase("https://user:password@example.com/")]
+    [TestCase("https://good.example%40evil.example@evil.example/")]
+    [TestCase("https://p\u0430ypal.com/")]
+    [TestCase("https://xn--pypal-4ve.com/")]
+    [TestCase("https://\u0430pple.com/")]
+    [TestCase("https://g\u03BFogle.com/")]
     public void Refused_urls(string? url) =>
         Assert.That(LinkRules.TryNormalizeUrl(url, out _, out var error), Is.False, $"accepted {url}: {error}");
+
+    [TestCase("https://bücher.example/")]
+    [TestCase("https://例え.jp/")]
+    [TestCase("https://яндекс.рф/")]
+    [TestCase("https://ελληνικά.gr/")]
+    [TestCase("https://Sony-ソニー.jp/")]
+    [TestCase("https://xn--r8jz45g.jp/")]
+    [TestCase("https://a1-b2.example/")]
+    public void Hosts_in_one_script_or_an_allowed_mix_are_accepted(string url) =>
+        Assert.That(LinkRules.TryNormalizeUrl(url, out _, out var error), Is.True, error);
 
     [Test]
     public void Url_length_is_capped_at_2048()

@@ -50,6 +50,7 @@ internal static class LinksEndpoints
         services.AddSingleton<IValidator<UpdateLink.Request>, UpdateLink.Validator>();
         services.AddSingleton<IValidator<GetLinkQrCode.Query>, GetLinkQrCode.Validator>();
         services.AddSingleton(_ => new GetLinkQrCode.Images());
+        services.AddSingleton<LinkTargets>();
         services.AddSingleton(provider => CreateCursor(
             provider.GetRequiredService<IOptions<ShortlinkOptions>>().Value,
             provider.GetRequiredService<ILogger<LinkCursor>>()));

@@ -21,8 +21,8 @@ internal static class ApiPolicies
     /// <summary>Creating and changing links: admin and member keys.</summary>
     public const string WriteLinks = "write-links";
 
-    /// <summary>Managing keys: admin keys.</summary>
-    public const string ManageKeys = "manage-keys";
+    /// <summary>Managing keys and the blocklist: admin keys.</summary>
+    public const string Admin = "admin";
 }
 
 /// <summary>The key a request was made with, and the owner it acts for.</summary>

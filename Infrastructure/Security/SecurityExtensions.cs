@@ -17,7 +17,7 @@ internal static class SecurityExtensions
         services.AddAuthorizationBuilder()
             .AddPolicy(ApiPolicies.AnyKey, policy => policy.RequireAuthenticatedUser())
             .AddPolicy(ApiPolicies.WriteLinks, policy => policy.RequireRole(ApiRoles.Admin, ApiRoles.Member))
-            .AddPolicy(ApiPolicies.ManageKeys, policy => policy.RequireRole(ApiRoles.Admin));
+            .AddPolicy(ApiPolicies.Admin, policy => policy.RequireRole(ApiRoles.Admin));
         // Also run by the migrate command, so that a deployment that migrates as its own step gets the key then.
         services.AddSingleton<BootstrapAdminKey>();
         services.AddHostedService(provider => provider.GetRequiredService<BootstrapAdminKey>());

@@ -34,6 +34,9 @@ public sealed class AuthorizationMatrixTests : ApiTestBase
         ["GET /api/v1/keys/me"] = (200, 200, 200, 200),
         ["GET /api/v1/keys/{id}"] = (200, 403, 403, 403),
         ["DELETE /api/v1/keys/{id}"] = (204, 403, 403, 403),
+        ["GET /api/v1/blocklist"] = (200, 403, 403, 403),
+        ["PUT /api/v1/blocklist/{domain}"] = (201, 403, 403, 403),
+        ["DELETE /api/v1/blocklist/{domain}"] = (204, 403, 403, 403),
     };
 
     /// <summary>Public operations: everyone, with a key or without, gets the same answer.</summary>
@@ -139,6 +142,10 @@ public sealed class AuthorizationMatrixTests : ApiTestBase
         {
             path = template.Replace("{id}", (await TestKeys.CreateAsync(Http, "member", memberOwner.OwnerId)).Id.ToString(), StringComparison.Ordinal);
         }
+        if (template.Contains("{domain}", StringComparison.Ordinal))
+        {
+            path = template.Replace("{domain}", await DomainToUnblockAsync(method), StringComparison.Ordinal);
+        }
         body = operation switch
         {
             "POST /api/v1/links" => """{"url":"https://example.com/matrix"}""",
@@ -163,7 +170,18 @@ public sealed class AuthorizationMatrixTests : ApiTestBase
         return System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("code").GetString()!;
     }
 
-    /// <summary>What a refused call must not change: links (and their contents), keys, owners, idempotency records.</summary>
+    /// <summary>A domain nobody has blocked yet for PUT; one freshly blocked for DELETE to lift.</summary>
+    private async Task<string> DomainToUnblockAsync(string method)
+    {
+        var domain = $"matrix-{Guid.NewGuid():N}.example";
+        if (method == "DELETE")
+        {
+            (await Http.PutAsync($"/api/v1/blocklist/{domain}", null)).Dispose();
+        }
+        return domain;
+    }
+
+    /// <summary>What a refused call must not change: links (and their contents), keys, owners, idempotency records, the blocklist.</summary>
     private async Task<string> RowsAsync()
     {
         const string sql = """
@@ -174,7 +192,8 @@ public sealed class AuthorizationMatrixTests : ApiTestBase
                 (SELECT COUNT(*) FROM api_keys),
                 (SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NOT NULL),
                 (SELECT COUNT(*) FROM owners),
-                (SELECT COUNT(*) FROM idempotency_records))
+                (SELECT COUNT(*) FROM idempotency_records),
+                (SELECT COUNT(*) FROM blocked_domains))
             """;
         await using var connection = new MySqlConnection(ConnectionString);
         return await connection.ExecuteScalarAsync<string>(sql) ?? "";

@@ -56,9 +56,16 @@ public sealed class ContractErrorPathsTests : ApiTestBase
     private const string Follow = "/{code}";
     private const string Keys = "/api/v1/keys";
     private const string Key = "/api/v1/keys/{id}";
+    private const string Blocklist = "/api/v1/blocklist";
+    private const string Blocked = "/api/v1/blocklist/{domain}";
     private const string Html = "text/html,application/xhtml+xml,*/*;q=0.8";
 
     private static readonly string TooLarge = new('t', 70_000);
+
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Shortlink:Security:BlockedDomains:0"] = "contract-configured.example",
+    };
 
     private async Task<string> ETagOfAsync(string code)
     {
@@ -80,6 +87,9 @@ public sealed class ContractErrorPathsTests : ApiTestBase
         {
             await CreateLinkAsync(new { url = $"https://example.com/contract-{type}", slug = $"contract-{type}", redirectType = type });
         }
+        await CreateLinkAsync(new { url = "https://contract-blocked.example/", slug = "contract-blocked" });
+        (await Http.PutAsync($"{Blocklist}/contract-blocked.example", null)).Dispose();
+        (await Http.PutAsync($"{Blocklist}/contract-unblock.example", null)).Dispose();
         (await Http.GetAsync("/contract-gone")).Dispose();
         App.Clock.Advance(TimeSpan.FromMinutes(2));
         var etag = await ETagOfAsync("contract-link");
@@ -98,7 +108,11 @@ public sealed class ContractErrorPathsTests : ApiTestBase
             new("POST", Links, Links, """{"url":"https://example.com/k1"}""", IdempotencyKey: "contract-reused"),
             new("POST", Links, Links, """{"url":"https://example.com/k2"}""", IdempotencyKey: "contract-reused"),
             new("POST", Links, Links, """{"url":"https://example.com/k2"}""", Accept: Html),
+            new("POST", Links, Links, """{"url":"https://www.contract-blocked.example/"}"""),
+            new("POST", Links, Links, $$"""{"url":"{{ShortlinkApp.PublicBaseUrl}}/contract-link"}"""),
+            new("POST", Links, Links, """{"url":"https://good.example@evil.example/"}"""),
             new("POST", Bulk, Bulk, """{"items":[{"url":"https://example.com/b"},{"url":"nope"},{"url":"https://example.com/t","slug":"contract-link"}]}"""),
+            new("POST", Bulk, Bulk, """{"items":[{"url":"https://contract-blocked.example/"},{"url":"https://sho.rt/x"}]}"""),
             new("POST", Bulk, Bulk, "{}"),
             new("POST", Bulk, Bulk, """{"items":"""),
             new("POST", Bulk, Bulk, """{"items":[]}""", ContentType: "text/plain"),
@@ -117,6 +131,8 @@ public sealed class ContractErrorPathsTests : ApiTestBase
             new("GET", Link, $"{Links}/.."),
             new("PATCH", Link, $"{Links}/contract-link", """{"title":"Changed"}"""),
             new("PATCH", Link, $"{Links}/contract-link", """{"url":null}"""),
+            new("PATCH", Link, $"{Links}/contract-link", """{"url":"https://contract-blocked.example/x"}"""),
+            new("PATCH", Link, $"{Links}/contract-link", $$"""{"url":"{{ShortlinkApp.PublicBaseUrl}}/contract-link"}"""),
             new("PATCH", Link, $"{Links}/contract-link", """{"title":"""),
             new("PATCH", Link, $"{Links}/contract-link", """{"title":"x"}""", ContentType: "text/plain"),
             new("PATCH", Link, $"{Links}/contract-link", $$"""{"title":"{{TooLarge}}"}"""),
@@ -167,13 +183,27 @@ public sealed class ContractErrorPathsTests : ApiTestBase
             new("GET", $"{Keys}/me", $"{Keys}/me", Key: readOnly.Key),
             new("GET", $"{Keys}/me", $"{Keys}/me", Key: doomed.Key),
             new("GET", $"{Keys}/me", $"{Keys}/me", Key: Probe.NoKey),
+            new("GET", Blocklist, Blocklist),
+            new("GET", Blocklist, Blocklist, Key: member.Key),
+            new("GET", Blocklist, Blocklist, Key: Probe.NoKey),
+            new("PUT", Blocked, $"{Blocklist}/contract-new.example"),
+            new("PUT", Blocked, $"{Blocklist}/contract-new.example"),
+            new("PUT", Blocked, $"{Blocklist}/user@contract.example"),
+            new("PUT", Blocked, $"{Blocklist}/contract-new.example", Key: member.Key),
+            new("PUT", Blocked, $"{Blocklist}/contract-new.example", Key: Probe.NoKey),
+            new("DELETE", Blocked, $"{Blocklist}/contract-unblock.example"),
+            new("DELETE", Blocked, $"{Blocklist}/contract-unblock.example"),
+            new("DELETE", Blocked, $"{Blocklist}/user@contract.example"),
+            new("DELETE", Blocked, $"{Blocklist}/contract-configured.example"),
+            new("DELETE", Blocked, $"{Blocklist}/contract-blocked.example", Key: readOnly.Key),
+            new("DELETE", Blocked, $"{Blocklist}/contract-blocked.example", Key: Probe.NoKey),
         };
         foreach (var method in new[] { "GET", "HEAD" })
         {
             foreach (var accept in new[] { (string?)null, Html })
             {
                 probes.AddRange(new[] { "/contract-link", "/contract-301", "/contract-307", "/contract-308", "/NoSuchCode", "/no%20code",
-                    "/contract-gone", "/contract-expired", "/.." }.Select(path => new Probe(method, Follow, path, Accept: accept, Key: Probe.NoKey)));
+                    "/contract-gone", "/contract-expired", "/contract-blocked", "/.." }.Select(path => new Probe(method, Follow, path, Accept: accept, Key: Probe.NoKey)));
             }
         }
         return probes;

@@ -43,7 +43,7 @@ internal static class CreateKey
             .WithExamples(
                 request: new { name = "newsletter tool", role = ApiRoles.Member, expiresAt = "2027-12-31T00:00:00Z" },
                 response: new { key = "sl_live_4Xb9T2kQ7rLm0PzW3sV8nYc1eHj6gFd5aUo2iKq9tRw", details = KeyExamples.Key })
-            .Requires(ApiPolicies.ManageKeys)
+            .Requires(ApiPolicies.Admin)
             .Validate<Request>()
             .ReadsJsonBody()
             .WithResponseHeader(StatusCodes.Status201Created, "Location", "The new key's path in the API.");

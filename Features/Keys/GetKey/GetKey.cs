@@ -12,7 +12,7 @@ internal static class GetKey
             .WithName("GetKey")
             .WithSummary("Read one API key (admin)")
             .WithExamples(response: KeyExamples.Key)
-            .Requires(ApiPolicies.ManageKeys)
+            .Requires(ApiPolicies.Admin)
             // An id that is no GUID matches no route: the generic 404.
             .ProducesProblems(KeyProblems.KeyNotFound, CommonProblems.NotFound);
 

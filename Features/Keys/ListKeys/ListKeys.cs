@@ -22,7 +22,7 @@ internal static class ListKeys
             .WithSummary("List API keys, newest first (admin)")
             .WithDescription("Shows prefixes, never keys. Revoked keys only with includeRevoked=true.")
             .WithExamples(response: new { items = new[] { KeyExamples.Key } })
-            .Requires(ApiPolicies.ManageKeys)
+            .Requires(ApiPolicies.Admin)
             .RejectsRepeatedQueryParameters<Query>()
             .Validate<Query>();
 

@@ -14,7 +14,7 @@ internal static class RevokeKey
             .WithSummary("Revoke an API key (admin)")
             .WithDescription("The key answers 401 from then on: at once on this instance, within Security:KeyCacheSeconds " +
                              "on the others. Its links stay with its owner.")
-            .Requires(ApiPolicies.ManageKeys)
+            .Requires(ApiPolicies.Admin)
             // An id that is no GUID matches no route: the generic 404.
             .ProducesProblems(KeyProblems.KeyNotFound, CommonProblems.NotFound);
 

@@ -63,12 +63,17 @@ internal static class CreateLink
             .ReadsJsonBody()
             .WithIdempotency<Request>()
             .WithResponseHeader(StatusCodes.Status201Created, "Location", "The new link's path in the API.")
-            .ProducesProblems(LinkProblems.SlugTaken);
+            .ProducesProblems(LinkProblems.SlugTaken, LinkProblems.UrlBlocked, LinkProblems.RedirectLoop);
 
     public static async Task<Results<Created<LinkResponse>, ProblemHttpResult>> Handle(
-        Request request, ClaimsPrincipal user, Databases databases, ShortDomain domain, TimeProvider clock, CancellationToken ct)
+        Request request, ClaimsPrincipal user, LinkTargets targets, Databases databases, ShortDomain domain, TimeProvider clock,
+        CancellationToken ct)
     {
         var draft = Draft(request, ApiCaller.From(user), domain, clock.GetUtcNow());
+        if (targets.Refusal(draft.Row.Url) is var (type, detail))
+        {
+            return Problems.Of(type, detail);
+        }
         await using var connection = await databases.OpenForCodeAsync(draft.Row.Code, ct);
         var stored = (await LinkSql.InsertAsync(connection, [draft], ct))[0];
         if (stored is null)

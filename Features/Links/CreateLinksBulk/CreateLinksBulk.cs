@@ -65,7 +65,7 @@ internal static class CreateLinksBulk
             .WithIdempotency<Request>();
 
     public static async Task<Ok<Response>> Handle(Request request, ClaimsPrincipal user, IValidator<CreateLink.Request> itemValidator,
-        Databases databases, ShortDomain domain, TimeProvider clock, CancellationToken ct)
+        LinkTargets targets, Databases databases, ShortDomain domain, TimeProvider clock, CancellationToken ct)
     {
         var caller = ApiCaller.From(user);
         var items = request.Items!;
@@ -86,7 +86,13 @@ internal static class CreateLinksBulk
                     validation.ToDictionary());
                 continue;
             }
-            drafts.Add((i, CreateLink.Draft(item, caller, domain, now)));
+            var draft = CreateLink.Draft(item, caller, domain, now);
+            if (targets.Refusal(draft.Row.Url) is var (type, detail))
+            {
+                results[i] = Failure(i, type, detail, null);
+                continue;
+            }
+            drafts.Add((i, draft));
         }
         if (drafts.Count > 0)
         {

@@ -58,12 +58,12 @@ internal static class UpdateLink
             .Requires(ApiPolicies.WriteLinks)
             .Validate<Request>()
             .ReadsJsonBody()
-            .ProducesProblems(LinkProblems.LinkNotFound)
+            .ProducesProblems(LinkProblems.LinkNotFound, LinkProblems.UrlBlocked, LinkProblems.RedirectLoop)
             .TakesCodeInPath(parentAnswersOtherMethods: true);
 
     public static async Task<Results<Ok<LinkResponse>, ValidationProblem, ProblemHttpResult>> Handle(
-        string code, Request request, ClaimsPrincipal user, Databases databases, ShortDomain domain, TimeProvider clock,
-        CancellationToken ct)
+        string code, Request request, ClaimsPrincipal user, LinkTargets targets, Databases databases, ShortDomain domain,
+        TimeProvider clock, CancellationToken ct)
     {
         const string update = """
             UPDATE links
@@ -83,6 +83,10 @@ internal static class UpdateLink
             return LinkProblems.NotFound(code);
         }
         var changed = Apply(request, current, clock.GetUtcNow());
+        if (request.Url.IsSet && targets.Refusal(changed.Url) is var (type, detail))
+        {
+            return Problems.Of(type, detail);
+        }
         if (changed.ExpiresAt is { } expiresAt && changed.ValidFrom is { } validFrom && expiresAt <= validFrom)
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]>

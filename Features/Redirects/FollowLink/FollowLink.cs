@@ -1,6 +1,7 @@
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Shortlink.Features.Blocklist;
 using Shortlink.Features.Links;
 using Shortlink.Infrastructure;
 using Shortlink.Infrastructure.Data;
@@ -32,14 +33,14 @@ internal static class FollowLink
             .WithResponseHeader(StatusCodes.Status302Found, "Location", TargetHeader)
             .WithResponseHeader(StatusCodes.Status307TemporaryRedirect, "Location", TargetHeader)
             .WithResponseHeader(StatusCodes.Status308PermanentRedirect, "Location", TargetHeader)
-            .ProducesProblems(LinkProblems.LinkNotFound, LinkProblems.LinkExpired, LinkProblems.VisitLimitReached)
+            .ProducesProblems(LinkProblems.LinkNotFound, LinkProblems.LinkExpired, LinkProblems.VisitLimitReached, LinkProblems.LinkBlocked)
             .TakesCodeInPath()
             .ProducesProblems(CommonProblems.ServiceUnavailable, CommonProblems.InternalError)
             .LimitedPerClient()
             .ProducesHtmlPages(StatusCodes.Status404NotFound, StatusCodes.Status410Gone, StatusCodes.Status429TooManyRequests);
 
     public static async Task<IResult> Handle(string code, HttpContext context, Databases databases, ShortDomain domain,
-        IOptions<ShortlinkOptions> options, TimeProvider clock)
+        DomainBlocklist blocklist, IOptions<ShortlinkOptions> options, TimeProvider clock)
     {
         var ct = context.RequestAborted;
         if (!LinkRules.IsPossibleCode(code))
@@ -52,6 +53,11 @@ internal static class FollowLink
         if (link is null || link.ValidFrom > now)
         {
             return NotFound(context, code);
+        }
+        // Checked on every redirect against the list in memory: blocking a domain stops its links at once, keeping them.
+        if (blocklist.Covering(link.Url) is not null)
+        {
+            return Gone(context, LinkProblems.LinkBlocked, $"The link '{code}' leads to a site that is blocked on this service.");
         }
         if (link.ExpiresAt <= now)
         {

@@ -1,0 +1,34 @@
+using System.Collections.Frozen;
+using Microsoft.Extensions.Options;
+using Shortlink.Infrastructure;
+using Shortlink.Infrastructure.Web;
+
+namespace Shortlink.Features.Links;
+
+/// <summary>
+/// Where no link may lead: a host on the blocklist, or this service itself (its short domain or an alias,
+/// where the redirect would loop). Hosts are compared in canonical form, so letter case, a trailing dot, a
+/// port or another notation of an IP address slips nothing past.
+/// </summary>
+internal sealed class LinkTargets(Blocklist.DomainBlocklist blocklist, ShortDomain domain, IOptions<ShortlinkOptions> options)
+{
+    private readonly FrozenSet<string> ownHosts = options.Value.ShortDomainAliases.Append(domain.Name)
+        .Select(LinkHosts.CanonicalOf).OfType<string>().ToFrozenSet(StringComparer.Ordinal);
+
+    /// <summary>Why a link may not lead to this (normalised) URL, or null when it may.</summary>
+    public (ProblemType Type, string Detail)? Refusal(string url)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri))
+        {
+            return null;
+        }
+        var host = LinkHosts.Canonical(uri);
+        if (ownHosts.Contains(host))
+        {
+            return (LinkProblems.RedirectLoop, $"The URL leads to {host}, which is this service: the redirect would loop.");
+        }
+        return blocklist.Covering(url) is { } entry
+            ? (LinkProblems.UrlBlocked, $"Links to {entry} and the names below it are blocked on this service.")
+            : null;
+    }
+}
