@@ -30,6 +30,7 @@ builder.Services.AddSecurity();
 builder.Services.AddLinks();
 builder.Services.AddKeys();
 builder.Services.AddBlocklist();
+builder.Services.AddRedirects();
 
 var app = builder.Build();
 
@@ -45,6 +46,7 @@ if (args is ["keys", ..])
 }
 
 app.UseTrustedForwardedHeaders();
+app.UseSecurityHeaders();
 app.UseRequestLogging();
 app.UseExceptionHandler();
 app.UseProblemStatusPages();

@@ -123,6 +123,13 @@ internal sealed class SecurityOptions
     [Range(0, 300)]
     public int KeyCacheSeconds { get; set; } = 10;
 
+    /// <summary>Strict-Transport-Security max-age on answers over HTTPS; 0 sends none.</summary>
+    [Range(0, 2 * 365 * 24 * 3600)]
+    public int HstsMaxAgeSeconds { get; set; } = 365 * 24 * 3600;
+
+    /// <summary>Whether HSTS also covers every subdomain of the host that answered.</summary>
+    public bool HstsIncludeSubDomains { get; set; }
+
     public bool ApiKeyFormatIsValid() => Security.ApiKeyFormat.IsWellFormed(BootstrapAdminKey);
 }
 
@@ -139,6 +146,14 @@ internal sealed class RateLimitOptions
     /// <summary>Refused keys per client address; a valid key's requests are never slowed by them.</summary>
     [Range(0, 10_000_000)]
     public int FailedAuthenticationsPerClientPerMinute { get; set; } = 30;
+
+    /// <summary>Wrong passwords for one link, from anywhere; beyond it every attempt on the link waits, the right password too.</summary>
+    [Range(0, 10_000_000)]
+    public int WrongPasswordsPerLinkPerMinute { get; set; } = 20;
+
+    /// <summary>Wrong link passwords from one client address, whichever links they were for.</summary>
+    [Range(0, 10_000_000)]
+    public int WrongPasswordsPerClientPerMinute { get; set; } = 10;
 }
 
 internal sealed class NetworkOptions

@@ -18,7 +18,8 @@ internal sealed record LinkRow(
     int? MaxVisits,
     long VisitCount,
     DateTime CreatedAt,
-    DateTime UpdatedAt);
+    DateTime UpdatedAt,
+    string? PasswordHash = null);
 
 /// <summary>A link as the API shows it.</summary>
 internal sealed record LinkResponse(
@@ -33,7 +34,8 @@ internal sealed record LinkResponse(
     DateTimeOffset? ExpiresAt,
     int? MaxVisits,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt)
+    DateTimeOffset UpdatedAt,
+    bool HasPassword)
 {
     public static LinkResponse From(LinkRow row, IReadOnlyList<string> tags, ShortDomain domain) => new(
         row.Code,
@@ -47,7 +49,8 @@ internal sealed record LinkResponse(
         Utc(row.ExpiresAt),
         row.MaxVisits,
         Utc(row.CreatedAt),
-        Utc(row.UpdatedAt));
+        Utc(row.UpdatedAt),
+        row.PasswordHash is not null);
 
     public static string Location(string code) => $"/api/v1/links/{code}";
 

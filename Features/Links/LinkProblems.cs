@@ -15,6 +15,9 @@ internal static class LinkProblems
     public static readonly ProblemType LinkBlocked = new("link-blocked", 410, "The link leads to a blocked site");
     public static readonly ProblemType UrlBlocked = new("url-blocked", 422, "The URL's host is blocked");
     public static readonly ProblemType RedirectLoop = new("redirect-loop", 422, "The URL leads back to this service");
+    public static readonly ProblemType PasswordRequired = new("link-password-required", 401, "The link needs a password");
+    public static readonly ProblemType PasswordWrong = new("link-password-wrong", 401, "The password is wrong");
+    public static readonly ProblemType FormRejected = new("form-rejected", 400, "The form was not accepted");
 
     public static ProblemHttpResult NotFound(string code) =>
         Problems.Of(LinkNotFound, $"No link with code '{code}' exists.");

@@ -9,7 +9,7 @@ internal static class LinkSql
 {
     public const string Columns = """
         id, domain, code, owner_id, url, title, redirect_type, forward_query, valid_from, expires_at, max_visits,
-        visit_count, created_at, updated_at
+        visit_count, created_at, updated_at, password_hash
         """;
 
     private const string SelectByCode = $"""
@@ -67,7 +67,7 @@ internal static class LinkSql
 
     private const string InsertColumns = """
         INSERT INTO links (id, domain, code, owner_id, created_by_key_id, url, title, redirect_type, forward_query,
-                           valid_from, expires_at, max_visits, visit_count, created_at, updated_at)
+                           valid_from, expires_at, max_visits, visit_count, created_at, updated_at, password_hash)
         VALUES
         """;
 
@@ -176,7 +176,7 @@ internal static class LinkSql
         {
             var row = drafts[i].Row;
             values[i] = $"(@Id{i}, @Domain{i}, @Code{i}, @OwnerId{i}, @CreatedByKeyId{i}, @Url{i}, @Title{i}, @RedirectType{i}, " +
-                        $"@ForwardQuery{i}, @ValidFrom{i}, @ExpiresAt{i}, @MaxVisits{i}, 0, @CreatedAt{i}, @UpdatedAt{i})";
+                        $"@ForwardQuery{i}, @ValidFrom{i}, @ExpiresAt{i}, @MaxVisits{i}, 0, @CreatedAt{i}, @UpdatedAt{i}, @PasswordHash{i})";
             parameters.Add($"Id{i}", row.Id);
             parameters.Add($"Domain{i}", row.Domain);
             parameters.Add($"Code{i}", row.Code);
@@ -191,6 +191,7 @@ internal static class LinkSql
             parameters.Add($"MaxVisits{i}", row.MaxVisits);
             parameters.Add($"CreatedAt{i}", row.CreatedAt);
             parameters.Add($"UpdatedAt{i}", row.UpdatedAt);
+            parameters.Add($"PasswordHash{i}", row.PasswordHash);
         }
         await connection.ExecuteAsync(new CommandDefinition(
             InsertColumns + string.Join(",\n", values), parameters, transaction, cancellationToken: ct));

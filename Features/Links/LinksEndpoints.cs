@@ -37,6 +37,7 @@ internal static class LinkExamples
         maxVisits = 10000,
         createdAt = "2026-11-25T09:30:00.000+00:00",
         updatedAt = "2026-11-25T09:30:00.000+00:00",
+        hasPassword = false,
     };
 }
 

@@ -40,9 +40,9 @@ internal sealed class ApiKeyAuthentication(IOptionsMonitor<AuthenticationSchemeO
             return Refused(client, "The API key is malformed: keys look like sl_live_ followed by 43 letters and digits.");
         }
         var hash = ApiKeyFormat.Hash(presented);
-        if (failures.IsExhausted(client) && !keys.WasRecentlyValid(hash))
+        if (failures.SecondsUntilRoom(client) is { } wait && !keys.WasRecentlyValid(hash))
         {
-            Context.Items[RetryAfterItem] = failures.RetryAfterSeconds(client);
+            Context.Items[RetryAfterItem] = wait;
             return AuthenticateResult.Fail("Too many refused keys from this address.");
         }
         var key = await keys.FindAsync(hash, Context.RequestAborted);

@@ -1,4 +1,3 @@
-using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using Shortlink.Infrastructure.Web;
 
@@ -11,29 +10,13 @@ namespace Shortlink.Infrastructure.Security;
 /// </summary>
 internal sealed class FailedAuthentications(IOptions<ShortlinkOptions> options) : IDisposable
 {
-    private readonly PartitionedRateLimiter<string> limiter = PartitionedRateLimiter.Create<string, string>(client =>
-        options.Value.RateLimits.FailedAuthenticationsPerClientPerMinute is var quota and > 0
-            ? RateLimitPartition.GetTokenBucketLimiter(client, _ => RateLimits.PerMinute(quota))
-            : RateLimitPartition.GetNoLimiter(client));
+    private readonly Quota refusals = new(options.Value.RateLimits.FailedAuthenticationsPerClientPerMinute);
 
-    public bool IsExhausted(string client)
-    {
-        using var lease = limiter.AttemptAcquire(client, 0);
-        return !lease.IsAcquired;
-    }
+    /// <summary>Seconds until the address may be refused again, or null while it still may.</summary>
+    public int? SecondsUntilRoom(string client) => refusals.SecondsUntilRoom(client);
 
     /// <summary>Counts a refusal; the seconds to wait when the address has used up its quota, otherwise null.</summary>
-    public int? Record(string client)
-    {
-        using var lease = limiter.AttemptAcquire(client);
-        if (lease.IsAcquired)
-        {
-            return null;
-        }
-        return lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)) : 1;
-    }
+    public int? Record(string client) => refusals.Spend(client);
 
-    public int RetryAfterSeconds(string client) => Record(client) ?? 1;
-
-    public void Dispose() => limiter.Dispose();
+    public void Dispose() => refusals.Dispose();
 }

@@ -1,4 +1,7 @@
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using MySqlConnector;
 using Microsoft.Extensions.Options;
 using Shortlink.Infrastructure.Data;
 using Shortlink.Infrastructure.Telemetry;
@@ -21,6 +24,25 @@ internal static class SecurityExtensions
         // Also run by the migrate command, so that a deployment that migrates as its own step gets the key then.
         services.AddSingleton<BootstrapAdminKey>();
         services.AddHostedService(provider => provider.GetRequiredService<BootstrapAdminKey>());
+        services.AddDataProtection().SetApplicationName("shortlink");
+        services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(provider => new ConfigureOptions<KeyManagementOptions>(options =>
+            options.XmlRepository = new DatabaseKeyRing(provider.GetRequiredService<MySqlDataSource>(), provider.GetRequiredService<TimeProvider>())));
+        // The password form's token: a cookie the browser sends back only to this site, and a field in the form.
+        services.AddAntiforgery(options =>
+        {
+            options.Cookie.Name = "shortlink-form";
+            options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            options.FormFieldName = "token";
+            options.HeaderName = null;
+            options.SuppressXFrameOptionsHeader = true;
+        });
+        // The framework reads the key ring at start. Read when the first password form needs it instead, an
+        // instance starts without the database, and an outage at start is reported once, by the outage log.
+        foreach (var eagerLoad in services.Where(descriptor => descriptor.ServiceType == typeof(IHostedService)
+                     && descriptor.ImplementationType?.FullName == "Microsoft.AspNetCore.DataProtection.Internal.DataProtectionHostedService").ToList())
+        {
+            services.Remove(eagerLoad);
+        }
         return services;
     }
 

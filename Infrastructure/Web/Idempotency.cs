@@ -28,7 +28,8 @@ internal static class IdempotencyExtensions
     public static RouteHandlerBuilder WithIdempotency<TBody>(this RouteHandlerBuilder builder) where TBody : class =>
         builder
             .AddEndpointFilter<IdempotencyFilter<TBody>>()
-            .WithMetadata(new IdempotentEndpoint())
+            .WithRequestHeader(HeaderName, "Makes retries safe: the first successful response under this key is replayed for 24 hours; " +
+                                           "the same key with a different body answers 422.", maxLength: 255)
             .WithResponseHeader(StatusCodes.Status200OK, ReplayedHeaderName, ReplayedDescription)
             .WithResponseHeader(StatusCodes.Status201Created, ReplayedHeaderName, ReplayedDescription)
             .ProducesProblems(CommonProblems.ValidationFailed, IdempotencyProblems.KeyInUse, IdempotencyProblems.KeyReused);
@@ -48,9 +49,6 @@ internal static class IdempotencyProblems
     public static readonly ProblemType KeyInUse = new("idempotency-key-in-use", 409, "A request with this Idempotency-Key is in progress");
     public static readonly ProblemType KeyReused = new("idempotency-key-reused", 422, "The Idempotency-Key was used for a different request");
 }
-
-/// <summary>Marks endpoints that honour Idempotency-Key, so the OpenAPI document can describe the header.</summary>
-internal sealed class IdempotentEndpoint;
 
 /// <summary>
 /// A successful answer that may have changed nothing (a bulk whose every item failed): then its key is not
@@ -228,7 +226,8 @@ internal sealed class IdempotencyFilter<TBody>(IdempotencyStore store, TimeProvi
         var routeValues = http.Request.RouteValues.OrderBy(value => value.Key, StringComparer.Ordinal)
             .Select(value => $"{value.Key}={value.Value}");
         var route = Encoding.UTF8.GetBytes($"{http.Request.Method} {endpoint} {string.Join('&', routeValues)}\n");
-        var canonical = JsonSerializer.SerializeToUtf8Bytes(body, json.Value.SerializerOptions);
+        object? comparable = body is IHoldsSecrets holder ? holder.WithoutSecrets() : body;
+        var canonical = JsonSerializer.SerializeToUtf8Bytes(comparable, comparable?.GetType() ?? typeof(object), json.Value.SerializerOptions);
         return SHA256.HashData([.. route, .. canonical]);
     }
 
@@ -363,4 +362,15 @@ internal sealed class IdempotencyPurge(Databases databases, TimeProvider clock, 
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
+}
+
+/// <summary>
+/// A request body with a secret in it (a link's password). The idempotency record keeps a hash of the request, and
+/// a fast hash of a short password is a password found; so the request is compared with its secrets withheld.
+/// </summary>
+internal interface IHoldsSecrets
+{
+    const string Withheld = "(withheld)";
+
+    object WithoutSecrets();
 }

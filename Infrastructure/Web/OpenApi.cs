@@ -49,7 +49,7 @@ internal static class OpenApiExtensions
             }));
             settings.OperationProcessors.Add(new SecurityRequirementsProcessor());
             settings.OperationProcessors.Add(new RequestBodyProcessor());
-            settings.OperationProcessors.Add(new IdempotencyHeaderProcessor());
+            settings.OperationProcessors.Add(new RequestHeadersProcessor());
             settings.OperationProcessors.Add(new ResponsesProcessor());
             settings.OperationProcessors.Add(new ExamplesProcessor());
         });
@@ -68,6 +68,10 @@ internal static class OpenApiExtensions
                 settings.Path = "/swagger";
                 settings.DocumentPath = DocumentPath;
             });
+
+    /// <summary>An optional request header the endpoint reads, for the OpenAPI document.</summary>
+    public static RouteHandlerBuilder WithRequestHeader(this RouteHandlerBuilder builder, string name, string description, int? maxLength = null) =>
+        builder.WithMetadata(new RequestHeader(name, description, maxLength));
 
     /// <summary>Attaches request and success-response examples to an endpoint's OpenAPI operation.</summary>
     public static RouteHandlerBuilder WithExamples(this RouteHandlerBuilder builder, object? request = null, object? response = null) =>
@@ -245,6 +249,7 @@ internal static class OpenApiExtensions
             201 => "Created; Location names the new resource",
             204 => "Done; no content",
             301 or 302 or 307 or 308 => "Redirect; Location is the target",
+            303 => "See other: the password was right; Location is the target, to GET",
             304 => "Not modified: the If-None-Match ETag still matches",
             400 => "The request is not valid",
             404 => "Not found",
@@ -305,21 +310,19 @@ internal static class OpenApiExtensions
         }
     }
 
-    private sealed class IdempotencyHeaderProcessor : IOperationProcessor
+    private sealed class RequestHeadersProcessor : IOperationProcessor
     {
         public bool Process(OperationProcessorContext context)
         {
-            if (context is AspNetCoreOperationProcessorContext aspNet
-                && aspNet.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<IdempotentEndpoint>().Any())
+            foreach (var header in MetadataOf(context).OfType<RequestHeader>())
             {
                 context.OperationDescription.Operation.Parameters.Add(new OpenApiParameter
                 {
-                    Name = IdempotencyExtensions.HeaderName,
+                    Name = header.Name,
                     Kind = OpenApiParameterKind.Header,
                     IsRequired = false,
-                    Description = "Makes retries safe: the first successful response under this key is replayed for 24 hours; " +
-                                  "the same key with a different body answers 422.",
-                    Schema = new JsonSchema { Type = JsonObjectType.String, MaxLength = 255 },
+                    Description = header.Description,
+                    Schema = new JsonSchema { Type = JsonObjectType.String, MaxLength = header.MaxLength },
                 });
             }
             return true;
@@ -387,3 +390,5 @@ internal static class OpenApiExtensions
             };
     }
 }
+
+internal sealed record RequestHeader(string Name, string Description, int? MaxLength);

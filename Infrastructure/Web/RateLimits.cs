@@ -61,15 +61,22 @@ internal static class RateLimits
             .ProducesProblems(CommonProblems.TooManyRequests)
             .WithResponseHeader(StatusCodes.Status429TooManyRequests, "Retry-After", "Seconds until the quota has room again.");
 
-    /// <summary>A bucket that holds a minute's quota and refills a sixtieth of it every second.</summary>
-    public static TokenBucketRateLimiterOptions PerMinute(int quota) => new()
+    /// <summary>
+    /// A bucket that holds a minute's quota and refills at exactly the quota a minute: a sixtieth of it about
+    /// every second, or, below 60 a minute, one token every 60/quota seconds.
+    /// </summary>
+    public static TokenBucketRateLimiterOptions PerMinute(int quota)
     {
-        TokenLimit = quota,
-        TokensPerPeriod = Math.Max(1, (int)Math.Ceiling(quota / 60.0)),
-        ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-        QueueLimit = 0,
-        AutoReplenishment = true,
-    };
+        var tokensPerPeriod = Math.Max(1, quota / 60);
+        return new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = quota,
+            TokensPerPeriod = tokensPerPeriod,
+            ReplenishmentPeriod = TimeSpan.FromMinutes(1) * tokensPerPeriod / quota,
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        };
+    }
 
     private static RateLimitPartition<string> Partition(HttpContext context, RateLimitOptions limits)
     {
@@ -101,6 +108,14 @@ internal static class RateLimits
         http.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         http.Response.Headers.RetryAfter = "1";
         await WriteAsync(http, CommonProblems.ServiceUnavailable, "Too many API requests are waiting; retry after the number of seconds in Retry-After.");
+    }
+
+    /// <summary>An endpoint's own 429, for a limit that only the endpoint can count.</summary>
+    public static IResult TooManyRequests(int retryAfterSeconds, string detail) => new Refusal(retryAfterSeconds, detail);
+
+    private sealed class Refusal(int retryAfterSeconds, string detail) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext) => TooManyRequestsAsync(httpContext, retryAfterSeconds, detail);
     }
 
     /// <summary>429 with Retry-After: a page for a browser on a visitor-facing path, problem+json otherwise.</summary>

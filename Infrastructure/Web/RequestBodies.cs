@@ -26,6 +26,14 @@ internal static class RequestBodies
             .ProducesProblems(CommonProblems.MalformedRequest, CommonProblems.RequestTimeout,
                 CommonProblems.PayloadTooLarge, CommonProblems.UnsupportedMediaType);
 
+    /// <summary>Marks an endpoint that reads an HTML form (application/x-www-form-urlencoded), within the given limit.</summary>
+    public static RouteHandlerBuilder ReadsFormBody<TForm>(this RouteHandlerBuilder builder, long maxBytes) where TForm : notnull =>
+        builder
+            .Accepts<TForm>("application/x-www-form-urlencoded")
+            .WithRequestSizeLimit(maxBytes)
+            .WithMetadata(new ReadsBody())
+            .ProducesProblems(CommonProblems.RequestTimeout, CommonProblems.PayloadTooLarge, CommonProblems.UnsupportedMediaType);
+
     public static IApplicationBuilder UseRequestBodies(this IApplicationBuilder app) => app.Use(ReadAsync);
 
     private static async Task ReadAsync(HttpContext context, RequestDelegate next)

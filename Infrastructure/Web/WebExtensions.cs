@@ -17,6 +17,7 @@ internal static class WebExtensions
         services.AddIdempotency();
         services.AddRateLimits();
         services.AddClientNetwork();
+        services.AddSecurityHeaders();
         services.AddOpenApi();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<Outages>();

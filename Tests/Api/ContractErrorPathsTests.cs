@@ -9,7 +9,8 @@ namespace Shortlink.Tests.Api;
 
 /// <summary>A request sent to an operation, as the operation's path template and the path actually sent.</summary>
 internal sealed record Probe(string Method, string Template, string Path, string? Body = null, string ContentType = "application/json",
-    string? Accept = null, string? IdempotencyKey = null, string? IfNoneMatch = null, string? Key = null)
+    string? Accept = null, string? IdempotencyKey = null, string? IfNoneMatch = null, string? Key = null,
+    IReadOnlyDictionary<string, string>? Headers = null)
 {
     /// <summary>Sent without any key; without a Key at all, a probe is sent with the admin key.</summary>
     public const string NoKey = "";
@@ -25,7 +26,9 @@ internal sealed record Probe(string Method, string Template, string Path, string
         {
             request.Content = new StringContent(Body, Encoding.UTF8);
             request.Content.Headers.ContentType = new MediaTypeHeaderValue(ContentType);
-            request.Headers.ExpectContinue = Body.Length > 32 * 1024;
+            // As curl does for large uploads: the server can refuse an oversized body before it is sent, instead of
+            // closing the connection while it drains it, which would fail the next request on that connection.
+            request.Headers.ExpectContinue = Body.Length > 4 * 1024;
         }
         if (Accept is not null)
         {
@@ -38,6 +41,10 @@ internal sealed record Probe(string Method, string Template, string Path, string
         if (IfNoneMatch is not null)
         {
             request.Headers.TryAddWithoutValidation("If-None-Match", IfNoneMatch);
+        }
+        foreach (var (name, value) in Headers ?? new Dictionary<string, string>())
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
         }
         return request;
     }
@@ -90,6 +97,10 @@ public sealed class ContractErrorPathsTests : ApiTestBase
         await CreateLinkAsync(new { url = "https://contract-blocked.example/", slug = "contract-blocked" });
         (await Http.PutAsync($"{Blocklist}/contract-blocked.example", null)).Dispose();
         (await Http.PutAsync($"{Blocklist}/contract-unblock.example", null)).Dispose();
+        await CreateLinkAsync(new { url = "https://example.com/contract-password", slug = "contract-password", password = "contract secret" });
+        var (token, cookie, _) = await PasswordFormAsync("/contract-password");
+        string Form(string? password) => $"token={Uri.EscapeDataString(token)}" + (password is null ? "" : $"&password={Uri.EscapeDataString(password)}");
+        var withCookie = new Dictionary<string, string> { ["Cookie"] = cookie };
         (await Http.GetAsync("/contract-gone")).Dispose();
         App.Clock.Advance(TimeSpan.FromMinutes(2));
         var etag = await ETagOfAsync("contract-link");
@@ -198,6 +209,31 @@ public sealed class ContractErrorPathsTests : ApiTestBase
             new("DELETE", Blocked, $"{Blocklist}/contract-blocked.example", Key: readOnly.Key),
             new("DELETE", Blocked, $"{Blocklist}/contract-blocked.example", Key: Probe.NoKey),
         };
+        const string FormType = "application/x-www-form-urlencoded";
+        probes.AddRange(
+        [
+            new("POST", Follow, "/contract-password", Form("contract secret"), FormType, Key: Probe.NoKey, Headers: withCookie),
+            new("POST", Follow, "/contract-password?utm=x", Form("wrong"), FormType, Key: Probe.NoKey, Headers: withCookie),
+            new("POST", Follow, "/contract-password", Form("wrong"), FormType, Accept: Html, Key: Probe.NoKey, Headers: withCookie),
+            new("POST", Follow, "/contract-password", Form(null), FormType, Key: Probe.NoKey, Headers: withCookie),
+            new("POST", Follow, "/contract-password", Form("contract secret"), FormType, Key: Probe.NoKey),
+            new("POST", Follow, "/contract-password", Form("contract secret"), FormType, Accept: Html, Key: Probe.NoKey),
+            new("POST", Follow, "/contract-password", "password=x", "text/plain", Key: Probe.NoKey, Headers: withCookie),
+            new("POST", Follow, "/contract-password", Form(new string('x', 5000)), FormType, Key: Probe.NoKey, Headers: withCookie),
+            new("POST", Follow, "/NoSuchCode", Form("x"), FormType, Key: Probe.NoKey, Headers: withCookie),
+            new("POST", Follow, "/NoSuchCode", Form("x"), FormType, Accept: Html, Key: Probe.NoKey, Headers: withCookie),
+            new("POST", Follow, "/contract-gone", Form("x"), FormType, Key: Probe.NoKey, Headers: withCookie),
+            new("POST", Follow, "/contract-blocked", Form("x"), FormType, Accept: Html, Key: Probe.NoKey, Headers: withCookie),
+            new("POST", Follow, "/contract-link", Form(null), FormType, Key: Probe.NoKey, Headers: withCookie),
+        ]);
+        foreach (var accept in new[] { (string?)null, Html })
+        {
+            foreach (var password in new[] { (string?)null, "contract secret", "wrong" })
+            {
+                probes.Add(new Probe("GET", Follow, "/contract-password", Accept: accept, Key: Probe.NoKey,
+                    Headers: password is null ? null : new Dictionary<string, string> { ["X-Link-Password"] = password }));
+            }
+        }
         foreach (var method in new[] { "GET", "HEAD" })
         {
             foreach (var accept in new[] { (string?)null, Html })

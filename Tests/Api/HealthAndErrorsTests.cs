@@ -82,8 +82,8 @@ public sealed class HealthAndErrorsTests : ApiTestBase
     [TestCase("GET", "/a/b/c", null, 404)]
     [TestCase("GET", "/a/b/c", "application/xml", 404)]
     [TestCase("GET", "/api/v1/nothing", "text/html", 404)]
-    [TestCase("POST", "/abc", null, 405)]
-    [TestCase("POST", "/abc", "application/xml", 405)]
+    [TestCase("PUT", "/abc", null, 405)]
+    [TestCase("PUT", "/abc", "application/xml", 405)]
     [TestCase("PUT", "/api/v1/links/abc", "text/html", 405)]
     public async Task Unmatched_requests_answer_the_one_problem_model_whatever_the_accept_header(string method, string path, string? accept, int status)
     {
@@ -103,7 +103,7 @@ public sealed class HealthAndErrorsTests : ApiTestBase
     }
 
     [TestCase("GET", "/a/b/c", 404)]
-    [TestCase("POST", "/abc", 405)]
+    [TestCase("PUT", "/abc", 405)]
     public async Task A_browser_gets_a_page_for_an_unmatched_visitor_path(string method, string path, int status)
     {
         using var request = new HttpRequestMessage(new HttpMethod(method), path);

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Dapper;
 using MySqlConnector;
 using NUnit.Framework;
@@ -44,10 +45,13 @@ public abstract class ApiTestBase
         Api = new ShortlinkClient(Http);
     }
 
-    /// <summary>Another client of this fixture's service, with a key of its own (or none).</summary>
+    /// <summary>
+    /// Another client of this fixture's service, with a key of its own (or none). It keeps no cookies: a test
+    /// that needs one (the password form's) sends it itself, so that it also controls when one is missing.
+    /// </summary>
     protected HttpClient NewClient(string? key)
     {
-        var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false })
+        var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false })
         {
             BaseAddress = new Uri($"http://127.0.0.1:{port}"),
         };
@@ -72,6 +76,27 @@ public abstract class ApiTestBase
         return (await connection.ExecuteScalarAsync<T>(sql, parameters))!;
     }
 
+    /// <summary>Every text column of every table in which the value occurs, as "table.column".</summary>
+    protected async Task<List<string>> TextColumnsContainingAsync(string value)
+    {
+        await using var connection = new MySqlConnection(ConnectionString);
+        var columns = await connection.QueryAsync<(string Table, string Column)>("""
+            SELECT table_name, column_name FROM information_schema.columns
+            WHERE table_schema = DATABASE() AND data_type IN ('char', 'varchar', 'text', 'mediumtext', 'longtext', 'binary', 'varbinary', 'blob')
+            """);
+        var found = new List<string>();
+        foreach (var (table, column) in columns)
+        {
+            var hits = await connection.ExecuteScalarAsync<long>(
+                $"SELECT COUNT(*) FROM `{table}` WHERE CAST(`{column}` AS CHAR) LIKE CONCAT('%', @value, '%')", new { value });
+            if (hits > 0)
+            {
+                found.Add($"{table}.{column}");
+            }
+        }
+        return found;
+    }
+
     /// <summary>
     /// Posts raw text. Expect: 100-continue lets the server refuse an oversized body before it is
     /// sent, as curl does for large uploads, instead of the client writing into a closed socket.
@@ -83,6 +108,23 @@ public abstract class ApiTestBase
         var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
         request.Headers.ExpectContinue = json.Length > 32 * 1024;
         return Http.SendAsync(request);
+    }
+
+    /// <summary>
+    /// What a browser gets from a link with a password: the form's page, its anti-forgery token and the cookie
+    /// that goes with it (as "name=value", to send back in a Cookie header).
+    /// </summary>
+    protected async Task<(string Token, string Cookie, string Page)> PasswordFormAsync(string path)
+    {
+        using var browser = NewClient(key: null);
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Accept.ParseAdd("text/html");
+        using var response = await browser.SendAsync(request);
+        var page = await response.Content.ReadAsStringAsync();
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized), page);
+        var token = Regex.Match(page, "name=\"token\" value=\"([^\"]+)\"").Groups[1].Value;
+        var cookie = response.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("shortlink-form=", StringComparison.Ordinal));
+        return (WebUtility.HtmlDecode(token), cookie[..cookie.IndexOf(';')], page);
     }
 
     /// <summary>Creates a link through the API and returns its JSON.</summary>

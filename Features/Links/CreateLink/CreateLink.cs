@@ -21,7 +21,12 @@ internal static class CreateLink
         DateTimeOffset? ValidFrom = null,
         int? MaxVisits = null,
         int? RedirectType = null,
-        bool? ForwardQuery = null);
+        bool? ForwardQuery = null,
+        string? Password = null) : IHoldsSecrets
+    {
+        /// <summary>The password stays out of the idempotency record's request hash: only whether one was given.</summary>
+        public object WithoutSecrets() => this with { Password = Password is null ? null : IHoldsSecrets.Withheld };
+    }
 
     internal sealed class Validator : AbstractValidator<Request>
     {
@@ -38,6 +43,7 @@ internal static class CreateLink
             RuleFor(r => r.Tags).ValidTags();
             RuleFor(r => r.RedirectType).ValidRedirectType();
             RuleFor(r => r.MaxVisits).ValidMaxVisits();
+            RuleFor(r => r.Password).ValidPassword();
             // Compared as stored (to the millisecond), so that a request that passes can never become a
             // link that is never valid: 12:00:00.0004 and 12:00:00.0009 are the same stored instant.
             RuleFor(r => r.ExpiresAt)
@@ -56,6 +62,7 @@ internal static class CreateLink
             .WithName("CreateLink")
             .WithSummary("Create a short link")
             .WithDescription("Creates a link with a generated 7-character code, or with the given slug. " +
+                             "A password makes visitors give it before they are redirected; it is never returned (hasPassword). " +
                              "Send an Idempotency-Key header to make retries safe.")
             .WithExamples(request: LinkExamples.Create, response: LinkExamples.Link)
             .Requires(ApiPolicies.WriteLinks)
@@ -103,7 +110,8 @@ internal static class CreateLink
             MaxVisits: request.MaxVisits,
             VisitCount: 0,
             CreatedAt: utcNow,
-            UpdatedAt: utcNow);
+            UpdatedAt: utcNow,
+            PasswordHash: request.Password is null ? null : LinkPasswords.Hash(request.Password));
         return new LinkDraft(row, LinkRules.DistinctTags(request.Tags), IsCustomSlug: request.Slug is not null, caller.KeyId);
     }
 

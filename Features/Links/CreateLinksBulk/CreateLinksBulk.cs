@@ -15,7 +15,12 @@ internal static class CreateLinksBulk
 {
     public const int MaxItems = 1000;
 
-    internal sealed record Request(IReadOnlyList<CreateLink.Request?>? Items);
+    public const int MaxItemsWithPassword = 100;
+
+    internal sealed record Request(IReadOnlyList<CreateLink.Request?>? Items) : IHoldsSecrets
+    {
+        public object WithoutSecrets() => this with { Items = Items?.Select(item => (CreateLink.Request?)item?.WithoutSecrets()).ToList() };
+    }
 
     internal sealed record Response(int Created, int Failed, IReadOnlyList<ItemResult> Items) : IMayChangeNothing
     {
@@ -36,7 +41,10 @@ internal static class CreateLinksBulk
                 .Cascade(CascadeMode.Stop)
                 .NotNull().WithMessage("items is required.")
                 .Must(items => items!.Count is >= 1 and <= MaxItems)
-                .WithMessage($"items must hold 1 to {MaxItems} links; split larger imports into several requests.");
+                .WithMessage($"items must hold 1 to {MaxItems} links; split larger imports into several requests.")
+                // Each password is hashed slowly on purpose (tens of milliseconds), so one request may carry only so many.
+                .Must(items => items!.Count(item => item?.Password is not null) <= MaxItemsWithPassword)
+                .WithMessage($"At most {MaxItemsWithPassword} items of one request may have a password.");
         }
     }
 

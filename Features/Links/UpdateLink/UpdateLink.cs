@@ -20,7 +20,8 @@ internal static class UpdateLink
         Patch<DateTimeOffset?> ValidFrom = default,
         Patch<int?> MaxVisits = default,
         [property: CannotBeCleared] Patch<int?> RedirectType = default,
-        [property: CannotBeCleared] Patch<bool?> ForwardQuery = default);
+        [property: CannotBeCleared] Patch<bool?> ForwardQuery = default,
+        Patch<string?> Password = default);
 
     internal sealed class Validator : AbstractValidator<Request>
     {
@@ -30,6 +31,7 @@ internal static class UpdateLink
             RuleFor(r => r.Title.Value).ValidTitle().OverridePropertyName("title");
             RuleFor(r => r.Tags.Value).ValidTags().OverridePropertyName("tags");
             RuleFor(r => r.MaxVisits.Value).ValidMaxVisits().OverridePropertyName("maxVisits");
+            RuleFor(r => r.Password.Value).ValidPassword().OverridePropertyName("password");
             RuleFor(r => r.RedirectType.Value)
                 .NotNull().WithMessage("redirectType cannot be cleared.")
                 .ValidRedirectType()
@@ -51,7 +53,8 @@ internal static class UpdateLink
         group.MapPatch("/{code}", Handle)
             .WithName("UpdateLink")
             .WithSummary("Change a link (JSON merge patch)")
-            .WithDescription("Absent fields stay unchanged; null clears title, tags, expiresAt, validFrom and maxVisits. " +
+            .WithDescription("Absent fields stay unchanged; null clears title, tags, expiresAt, validFrom, maxVisits and " +
+                             "password (the link no longer asks for one). " +
                              "The code cannot change. Accepts application/json and application/merge-patch+json.")
             .WithExamples(request: new { url = "https://example.com/summer-sale", title = (string?)null, maxVisits = 20000 }, response: LinkExamples.Link)
             .Accepts<Request>("application/merge-patch+json", "application/json")
@@ -68,7 +71,8 @@ internal static class UpdateLink
         const string update = """
             UPDATE links
             SET url = @Url, title = @Title, redirect_type = @RedirectType, forward_query = @ForwardQuery,
-                valid_from = @ValidFrom, expires_at = @ExpiresAt, max_visits = @MaxVisits, updated_at = @UpdatedAt
+                valid_from = @ValidFrom, expires_at = @ExpiresAt, max_visits = @MaxVisits, updated_at = @UpdatedAt,
+                password_hash = @PasswordHash
             WHERE id = @Id
             """;
         if (!LinkRules.IsPossibleCode(code))
@@ -120,6 +124,9 @@ internal static class UpdateLink
             ValidFrom = request.ValidFrom.IsSet ? DatabaseTime.Stored(request.ValidFrom.Value) : current.ValidFrom,
             ExpiresAt = request.ExpiresAt.IsSet ? DatabaseTime.Stored(request.ExpiresAt.Value) : current.ExpiresAt,
             MaxVisits = request.MaxVisits.Or(current.MaxVisits),
+            PasswordHash = request.Password.IsSet
+                ? request.Password.Value is { } password ? LinkPasswords.Hash(password) : null
+                : current.PasswordHash,
             UpdatedAt = DatabaseTime.Stored(now),
         };
     }

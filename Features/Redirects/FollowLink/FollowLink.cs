@@ -1,5 +1,7 @@
+using System.Net;
 using Dapper;
-using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Routing.Matching;
 using Microsoft.Extensions.Options;
 using Shortlink.Features.Blocklist;
 using Shortlink.Features.Links;
@@ -12,19 +14,33 @@ namespace Shortlink.Features.Redirects;
 
 /// <summary>
 /// The visitor's redirect. A link that is not valid yet answers 404 (to a visitor it does not exist
-/// yet); an expired link or one whose visit limit is used up answers 410.
+/// yet); an expired link or one whose visit limit is used up answers 410. A link with a password asks for
+/// it: a browser gets a form that posts it back here, an API client sends it in X-Link-Password.
 /// </summary>
 internal static class FollowLink
 {
+    public const string PasswordHeader = "X-Link-Password";
     private const string TargetHeader = "The link's target, with the visitor's query appended when forwardQuery is on.";
+    private const int MaxFormBytes = 4 * 1024;
 
-    public static void Map(IEndpointRouteBuilder endpoints) =>
+    /// <summary>The password form as it is posted: the password and the anti-forgery token the form carried.</summary>
+    internal sealed record PasswordForm(string Password, string Token);
+
+    public static IServiceCollection AddRedirects(this IServiceCollection services) =>
+        services.AddSingleton<WrongPasswords>().AddSingleton<Visits>()
+            .Configure<RouteOptions>(routes => routes.SetParameterPolicy<LinkCodeConstraint>(LinkCodeConstraint.Name));
+
+    public static void Map(IEndpointRouteBuilder endpoints)
+    {
         endpoints.MapMethods("/{code}", [HttpMethods.Get, HttpMethods.Head], Handle)
             .WithName("FollowLink")
             .WithTags("Redirects")
             .WithSummary("Redirect a visitor to the link's target")
             .WithDescription("Answers the link's redirect type with its exact Location. With forwardQuery the " +
-                             "visitor's query string is appended to the target's. HEAD never uses up a visit.")
+                             "visitor's query string is appended to the target's. HEAD never uses up a visit. " +
+                             $"A link with a password answers 401 until {PasswordHeader} carries it (percent-encoded " +
+                             "as UTF-8, like a form value); a browser gets a form instead.")
+            .WithRequestHeader(PasswordHeader, "The link's password, for a link that has one (percent-encoded as UTF-8).")
             .Produces(StatusCodes.Status301MovedPermanently)
             .Produces(StatusCodes.Status302Found)
             .Produces(StatusCodes.Status307TemporaryRedirect)
@@ -33,14 +49,91 @@ internal static class FollowLink
             .WithResponseHeader(StatusCodes.Status302Found, "Location", TargetHeader)
             .WithResponseHeader(StatusCodes.Status307TemporaryRedirect, "Location", TargetHeader)
             .WithResponseHeader(StatusCodes.Status308PermanentRedirect, "Location", TargetHeader)
-            .ProducesProblems(LinkProblems.LinkNotFound, LinkProblems.LinkExpired, LinkProblems.VisitLimitReached, LinkProblems.LinkBlocked)
+            .AsRedirect()
+            .ProducesHtmlPages(StatusCodes.Status401Unauthorized, StatusCodes.Status404NotFound, StatusCodes.Status410Gone,
+                StatusCodes.Status429TooManyRequests);
+        endpoints.MapPost($"/{{code:{LinkCodeConstraint.Name}}}", Unlock)
+            .WithName("UnlockLink")
+            .WithTags("Redirects")
+            .WithSummary("Give a link's password through its form")
+            .WithDescription("Where the password form posts: with the right password and the form's anti-forgery token " +
+                             "(and its cookie), 303 to the link's target, which a browser follows with GET.")
+            .ReadsFormBody<PasswordForm>(MaxFormBytes)
+            .Produces(StatusCodes.Status303SeeOther)
+            .WithResponseHeader(StatusCodes.Status303SeeOther, "Location", TargetHeader)
+            .ProducesProblems(LinkProblems.FormRejected)
+            .AsRedirect()
+            .ProducesHtmlPages(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status404NotFound,
+                StatusCodes.Status410Gone, StatusCodes.Status429TooManyRequests);
+    }
+
+    private static RouteHandlerBuilder AsRedirect(this RouteHandlerBuilder builder) =>
+        builder
+            .ProducesProblems(LinkProblems.LinkNotFound, LinkProblems.LinkExpired, LinkProblems.VisitLimitReached, LinkProblems.LinkBlocked,
+                LinkProblems.PasswordRequired, LinkProblems.PasswordWrong)
+            .WithResponseHeader(StatusCodes.Status401Unauthorized, "WWW-Authenticate", $"{PasswordScheme}: the link wants its password.")
             .TakesCodeInPath()
             .ProducesProblems(CommonProblems.ServiceUnavailable, CommonProblems.InternalError)
-            .LimitedPerClient()
-            .ProducesHtmlPages(StatusCodes.Status404NotFound, StatusCodes.Status410Gone, StatusCodes.Status429TooManyRequests);
+            .LimitedPerClient();
 
-    public static async Task<IResult> Handle(string code, HttpContext context, Databases databases, ShortDomain domain,
-        DomainBlocklist blocklist, IOptions<ShortlinkOptions> options, TimeProvider clock)
+    private const string PasswordScheme = "Link-Password";
+
+    public static Task<IResult> Handle(string code, HttpContext context, Visits visits)
+    {
+        var sent = context.Request.Headers[PasswordHeader];
+        // Sent twice is never right; a value that is not valid percent-encoding is taken as it is.
+        var password = sent.Count switch
+        {
+            0 => null,
+            1 => Uri.UnescapeDataString(sent[0] ?? ""),
+            _ => "",
+        };
+        return visits.FollowAsync(code, context, password, afterForm: false);
+    }
+
+    public static async Task<IResult> Unlock(string code, HttpContext context, IAntiforgery antiforgery, Visits visits)
+    {
+        if (!LinkRules.IsPossibleCode(code))
+        {
+            return Visits.NotFound(context, code);
+        }
+        if (!await antiforgery.IsRequestValidAsync(context))
+        {
+            Visits.NeverCache(context.Response);
+            return ErrorPage.IsWanted(context.Request)
+                ? ErrorPage.Result(StatusCodes.Status400BadRequest, LinkProblems.FormRejected.Title,
+                    "The form could not be accepted (cookies may be blocked, or it came from another site). Open the link again.")
+                : Problems.Of(LinkProblems.FormRejected,
+                    $"The form's anti-forgery token is missing or does not match its cookie; API clients send the password in {PasswordHeader}.");
+        }
+        var form = await context.Request.ReadFormAsync(context.RequestAborted);
+        var password = form["password"] is { Count: 1 } given ? given[0] ?? "" : null;
+        return await visits.FollowAsync(code, context, password, afterForm: true);
+    }
+}
+
+/// <summary>
+/// Only what could be a link's code: POST /metrics or /swagger is no password form. Routing also asks it about
+/// the literal paths (<see cref="IParameterLiteralNodeMatchingPolicy"/>), so that /metrics keeps answering 405
+/// with the methods it really has.
+/// </summary>
+internal sealed class LinkCodeConstraint : IRouteConstraint, IParameterLiteralNodeMatchingPolicy
+{
+    public const string Name = "linkcode";
+
+    public bool Match(HttpContext? httpContext, IRouter? route, string routeKey, RouteValueDictionary values, RouteDirection routeDirection) =>
+        values.TryGetValue(routeKey, out var value) && value is string code && IsCode(code);
+
+    public bool MatchesLiteral(string parameterName, string literal) => IsCode(literal);
+
+    private static bool IsCode(string value) => LinkRules.IsPossibleCode(value) && !LinkRules.IsReserved(value);
+}
+
+/// <summary>One visit to a link, from the lookup to the answer; shared by the redirect and the password form.</summary>
+internal sealed class Visits(Databases databases, ShortDomain domain, DomainBlocklist blocklist, WrongPasswords wrongPasswords,
+    IAntiforgery antiforgery, IOptions<ShortlinkOptions> options, TimeProvider clock)
+{
+    public async Task<IResult> FollowAsync(string code, HttpContext context, string? password, bool afterForm)
     {
         var ct = context.RequestAborted;
         if (!LinkRules.IsPossibleCode(code))
@@ -63,13 +156,24 @@ internal static class FollowLink
         {
             return Gone(context, LinkProblems.LinkExpired, $"The link '{code}' expired.");
         }
+        if (link.PasswordHash is not null && RefusePassword(context, link, password) is { } refusal)
+        {
+            return refusal;
+        }
         if (link.MaxVisits is not null && !await TryUseVisitAsync(connection, link, HttpMethods.IsHead(context.Request.Method), ct))
         {
             return Gone(context, LinkProblems.VisitLimitReached, $"The link '{code}' has been visited as often as it allows.");
         }
         var location = link.ForwardQuery ? QueryStringMerge.Merge(link.Url, context.Request.QueryString.Value) : link.Url;
-        context.Response.Headers.CacheControl = CacheControl(link, options.Value.Redirects, now);
+        // Whoever gave the password may follow the link; no cache may hand the redirect to anyone else.
+        context.Response.Headers.CacheControl = link.PasswordHash is null ? CacheControl(link, options.Value.Redirects, now) : "private, no-store";
         ShortlinkMetrics.Redirected(link.RedirectType);
+        if (afterForm)
+        {
+            // 303, whatever the link's type: a 307 or 308 would make the browser post the password on to the target.
+            context.Response.Headers.Location = location;
+            return TypedResults.StatusCode(StatusCodes.Status303SeeOther);
+        }
         return link.RedirectType switch
         {
             StatusCodes.Status301MovedPermanently => TypedResults.Redirect(location, permanent: true),
@@ -77,6 +181,53 @@ internal static class FollowLink
             StatusCodes.Status308PermanentRedirect => TypedResults.Redirect(location, permanent: true, preserveMethod: true),
             _ => TypedResults.Redirect(location),
         };
+    }
+
+    /// <summary>
+    /// Null when the password is right. Guesses are limited before the (deliberately slow) check runs, and every
+    /// answer here is private to its visitor.
+    /// </summary>
+    private IResult? RefusePassword(HttpContext context, LinkRow link, string? password)
+    {
+        NeverCache(context.Response);
+        if (password is null)
+        {
+            return AskForPassword(context, LinkProblems.PasswordRequired,
+                $"The link '{link.Code}' needs a password: send it in {FollowLink.PasswordHeader}.", null);
+        }
+        var client = ClientNetwork.ClientKey(context);
+        if (wrongPasswords.SecondsUntilAttempt(link.Id, client) is { } wait)
+        {
+            return RateLimits.TooManyRequests(wait, "Too many wrong passwords for this link or from this address; retry after Retry-After seconds.");
+        }
+        if (LinkPasswords.Verifies(link.PasswordHash!, password))
+        {
+            return null;
+        }
+        wrongPasswords.Record(link.Id, client);
+        return AskForPassword(context, LinkProblems.PasswordWrong, $"The password for the link '{link.Code}' is wrong.",
+            "That password is not right. Try again.");
+    }
+
+    private IResult AskForPassword(HttpContext context, ProblemType type, string detail, string? formMessage)
+    {
+        context.Response.Headers.WWWAuthenticate = "Link-Password";
+        if (!ErrorPage.IsWanted(context.Request))
+        {
+            return Problems.Of(type, detail);
+        }
+        var token = antiforgery.GetAndStoreTokens(context).RequestToken;
+        // GetAndStoreTokens sets its own no-cache headers; this answer must not be stored at all.
+        NeverCache(context.Response);
+        var message = formMessage is null ? "" : $"<p role=\"alert\">{WebUtility.HtmlEncode(formMessage)}</p>";
+        // No action: the form posts to the very URL it came from, query string included, so it is forwarded too.
+        return ErrorPage.HtmlResult(StatusCodes.Status401Unauthorized, "This link is protected", $"""
+            {ErrorPage.Paragraph("Enter the link's password to continue.")}{message}
+            <form method="post"><input type="hidden" name="token" value="{WebUtility.HtmlEncode(token)}">
+            <label for="password">Password</label>
+            <input id="password" name="password" type="password" required autofocus autocomplete="off" maxlength="{LinkPasswords.MaxLength}">
+            <button type="submit">Continue</button></form>
+            """);
     }
 
     /// <summary>
@@ -117,7 +268,7 @@ internal static class FollowLink
         return maxAge <= 0 ? uncached : $"public, max-age={maxAge}";
     }
 
-    private static IResult NotFound(HttpContext context, string code)
+    internal static IResult NotFound(HttpContext context, string code)
     {
         NeverCache(context.Response);
         return ErrorPage.IsWanted(context.Request)
@@ -137,7 +288,7 @@ internal static class FollowLink
     /// A 404 or 410 is a page for a browser and problem+json for anyone else, so it varies by Accept; and
     /// no cache may keep it, because a link created or changed a moment later must redirect at once.
     /// </summary>
-    private static void NeverCache(HttpResponse response)
+    internal static void NeverCache(HttpResponse response)
     {
         response.Headers.Vary = "Accept";
         response.Headers.CacheControl = "no-store";

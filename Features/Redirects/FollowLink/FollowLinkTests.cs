@@ -18,19 +18,19 @@ public sealed class FollowLinkTests
     [TestCase(301, "public, max-age=3600")]
     [TestCase(308, "public, max-age=3600")]
     public void Temporary_redirects_are_never_cached_permanent_ones_are(int type, string expected) =>
-        Assert.That(FollowLink.CacheControl(Link(type), Options, Now), Is.EqualTo(expected));
+        Assert.That(Visits.CacheControl(Link(type), Options, Now), Is.EqualTo(expected));
 
     [Test]
     public void A_permanent_redirect_is_not_cached_past_the_links_expiry() =>
-        Assert.That(FollowLink.CacheControl(Link(301, expiresAt: Now.AddSeconds(90)), Options, Now),
+        Assert.That(Visits.CacheControl(Link(301, expiresAt: Now.AddSeconds(90)), Options, Now),
             Is.EqualTo("public, max-age=90"));
 
     [Test]
     public void A_permanent_redirect_with_a_visit_limit_is_not_cached() =>
-        Assert.That(FollowLink.CacheControl(Link(308, maxVisits: 5), Options, Now), Is.EqualTo("private, max-age=0"));
+        Assert.That(Visits.CacheControl(Link(308, maxVisits: 5), Options, Now), Is.EqualTo("private, max-age=0"));
 
     [Test]
     public void A_zero_max_age_means_uncached() =>
-        Assert.That(FollowLink.CacheControl(Link(301), new RedirectOptions { PermanentMaxAgeSeconds = 0 }, Now),
+        Assert.That(Visits.CacheControl(Link(301), new RedirectOptions { PermanentMaxAgeSeconds = 0 }, Now),
             Is.EqualTo("private, max-age=0"));
 }
