@@ -20,7 +20,7 @@ internal sealed class Quota(int perMinute) : IDisposable
     /// </summary>
     public int? SecondsUntilRoom(string partition) =>
         perMinute > 0 && limiter.GetStatistics(partition)?.CurrentAvailablePermits < 1
-            ? (int)Math.Ceiling(60.0 / perMinute)
+            ? RateLimits.RetryAfterSeconds(TimeSpan.FromMinutes(1) / perMinute)
             : null;
 
     /// <summary>Spends one of the partition's quota; when none was left, the seconds until there is, otherwise null.</summary>
@@ -31,7 +31,7 @@ internal sealed class Quota(int perMinute) : IDisposable
     }
 
     private static int Seconds(RateLimitLease lease) =>
-        lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)) : 1;
+        RateLimits.RetryAfterSeconds(lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.Zero);
 
     public void Dispose() => limiter.Dispose();
 }

@@ -99,8 +99,7 @@ internal static class RateLimits
         var http = context.HttpContext;
         if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
         {
-            var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
-            await TooManyRequestsAsync(http, seconds, "The quota for this key or address is used up; retry after Retry-After seconds.");
+            await TooManyRequestsAsync(http, RetryAfterSeconds(retryAfter), "The quota for this key or address is used up; retry after Retry-After seconds.");
             return;
         }
         // Only the concurrency limiter refuses without a time to wait: its queue is full.
@@ -109,6 +108,13 @@ internal static class RateLimits
         http.Response.Headers.RetryAfter = "1";
         await WriteAsync(http, CommonProblems.ServiceUnavailable, "Too many API requests are waiting; retry after the number of seconds in Retry-After.");
     }
+
+    /// <summary>
+    /// Seconds a refused client is told to wait for a refill the limiter expects after the given time. A bucket
+    /// refills on a timer, in fractions of a token, so the whole token may come one tick later than that; a
+    /// second more keeps Retry-After a promise rather than a guess.
+    /// </summary>
+    public static int RetryAfterSeconds(TimeSpan refill) => (int)Math.Ceiling(refill.TotalSeconds) + 1;
 
     /// <summary>An endpoint's own 429, for a limit that only the endpoint can count.</summary>
     public static IResult TooManyRequests(int retryAfterSeconds, string detail) => new Refusal(retryAfterSeconds, detail);

@@ -19,4 +19,11 @@ public sealed class RateLimitsTests
             Assert.That(refilledPerMinute, Is.EqualTo(quota).Within(0.001));
         });
     }
+
+    [TestCase(0.2, 2)]
+    [TestCase(1.0, 2)]
+    [TestCase(1.5, 3)]
+    [TestCase(20.0, 21)]
+    public void Retry_after_promises_a_second_more_than_the_refill_time_rounded_up(double refillSeconds, int expected) =>
+        Assert.That(RateLimits.RetryAfterSeconds(TimeSpan.FromSeconds(refillSeconds)), Is.EqualTo(expected));
 }

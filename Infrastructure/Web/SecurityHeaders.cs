@@ -85,8 +85,10 @@ internal static partial class SecurityHeaders
             context.Response.Body = original;
         }
         var html = Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+        // Hashed as the browser sees the script: its HTML parser turns CRLF and CR into LF (the template has CRLF).
         var scripts = InlineScript().Matches(html)
-            .Select(match => $"'sha256-{Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(match.Groups[1].Value)))}'");
+            .Select(match => match.Groups[1].Value.ReplaceLineEndings("\n"))
+            .Select(script => $"'sha256-{Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(script)))}'");
         context.Response.Headers.ContentSecurityPolicy =
             $"default-src 'none'; script-src 'self' {string.Join(' ', scripts)}; style-src 'self' 'unsafe-inline'; " +
             "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";

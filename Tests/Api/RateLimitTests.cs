@@ -29,7 +29,7 @@ public sealed class ApiQuotaTests : ApiTestBase
         using var otherKey = await Http.GetAsync("/api/v1/keys/me");
         var problem = await AssertProblemAsync(refused, HttpStatusCode.TooManyRequests, "urn:shortlink:problem:too-many-requests");
         var retryAfter = refused.Headers.RetryAfter!.Delta!.Value;
-        await Task.Delay(retryAfter + TimeSpan.FromMilliseconds(200));
+        await Task.Delay(retryAfter);
         using var afterWaiting = await client.GetAsync("/api/v1/links");
         Assert.Multiple(() =>
         {
@@ -164,6 +164,107 @@ public sealed class FailedAuthenticationLimitTests : ApiTestBase
         {
             Assert.That(statuses, Is.EqualTo(new[] { 401, 401, 401, 429 }));
             Assert.That(valid.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        });
+    }
+}
+
+/// <summary>Each limit a visitor or a key guesser runs into lifts again once the Retry-After it was given has passed.</summary>
+public sealed class WaitingOutTheLimitsTests : ApiTestBase
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        // 60 a minute is one a second: the waits stay short.
+        ["Shortlink:RateLimits:RedirectsPerClientPerMinute"] = "60",
+        ["Shortlink:RateLimits:FailedAuthenticationsPerClientPerMinute"] = "60",
+        // Each test stands for a client of its own, named by the trusted proxy.
+        ["Shortlink:Network:TrustedProxies:0"] = "127.0.0.1/32",
+    };
+
+    /// <summary>Sends until the answer is 429 (at most a minute's quota and one more) and returns the seconds it says to wait.</summary>
+    internal static async Task<TimeSpan> UntilRefusedAsync(Func<Task<HttpResponseMessage>> send, int quota)
+    {
+        for (var i = 0; i <= quota; i++)
+        {
+            using var response = await send();
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                return response.Headers.RetryAfter?.Delta ?? throw new AssertionException("429 without Retry-After");
+            }
+        }
+        throw new AssertionException($"no 429 after {quota + 1} requests");
+    }
+
+    private HttpClient visitor = null!;
+
+    [OneTimeSetUp]
+    public void CreateVisitor() => visitor = NewClient(key: null);
+
+    [OneTimeTearDown]
+    public void DisposeVisitor() => visitor.Dispose();
+
+    private Task<HttpResponseMessage> FromAsync(string path, string client, string? key = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Add("X-Forwarded-For", client);
+        if (key is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+        return visitor.SendAsync(request);
+    }
+
+    [Test]
+    public async Task A_visitor_past_the_redirect_quota_is_redirected_again_after_retry_after()
+    {
+        var code = (await CreateLinkAsync(new { url = "https://example.com/patient" })).GetProperty("code").GetString();
+        var wait = await UntilRefusedAsync(() => FromAsync($"/{code}", "198.51.100.31"), quota: 60);
+        await Task.Delay(wait);
+        using var again = await FromAsync($"/{code}", "198.51.100.31");
+        Assert.Multiple(() =>
+        {
+            Assert.That(wait, Is.InRange(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2)), "a token a second, and a second to spare");
+            Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.Found));
+        });
+    }
+
+    [Test]
+    public async Task A_key_guesser_past_the_refusal_quota_is_answered_again_after_retry_after()
+    {
+        var guess = 0;
+        var wait = await UntilRefusedAsync(() => FromAsync("/api/v1/links", "198.51.100.32", TestKeys.Fixed($"Guess{guess++}")), quota: 60);
+        await Task.Delay(wait);
+        using var again = await FromAsync("/api/v1/links", "198.51.100.32", TestKeys.Fixed("GuessAfterWaiting"));
+        Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+    }
+}
+
+/// <summary>Past the wrong-password quota, the right password goes through again once Retry-After has passed.</summary>
+public sealed class WaitingOutTheWrongPasswordLimitTests : ApiTestBase
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Shortlink:RateLimits:WrongPasswordsPerClientPerMinute"] = "60",
+    };
+
+    [Test]
+    public async Task The_right_password_is_accepted_again_after_retry_after()
+    {
+        var code = (await CreateLinkAsync(new { url = "https://example.com/patient-lock", password = "finally right" })).GetProperty("code").GetString();
+        using var visitor = NewClient(key: null);
+        Task<HttpResponseMessage> TryAsync(string password)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, $"/{code}");
+            request.Headers.Add("X-Link-Password", password);
+            return visitor.SendAsync(request);
+        }
+        var wait = await WaitingOutTheLimitsTests.UntilRefusedAsync(() => TryAsync("wrong"), quota: 60);
+        using var tooSoon = await TryAsync("finally right");
+        await Task.Delay(wait);
+        using var afterWaiting = await TryAsync("finally right");
+        Assert.Multiple(() =>
+        {
+            Assert.That(tooSoon.StatusCode, Is.EqualTo(HttpStatusCode.TooManyRequests));
+            Assert.That(afterWaiting.StatusCode, Is.EqualTo(HttpStatusCode.Found));
         });
     }
 }

@@ -80,7 +80,8 @@ public sealed partial class SecurityHeadersTests : ApiTestBase
         using var response = await GetAsync("/swagger/index.html", "text/html");
         var page = await response.Content.ReadAsStringAsync();
         var policy = Header(response, "Content-Security-Policy");
-        var inline = InlineScript().Matches(page).Select(m => Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(m.Groups[1].Value)))).ToList();
+        var inline = InlineScript().Matches(page)
+            .Select(m => Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(m.Groups[1].Value.ReplaceLineEndings("\n"))))).ToList();
         Assert.Multiple(() =>
         {
             Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
