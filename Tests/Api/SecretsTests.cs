@@ -11,14 +11,17 @@ namespace Shortlink.Tests.Api;
 
 /// <summary>
 /// An API key and a link password, used against every operation (right, wrong, revoked), appear nowhere the
-/// service writes: not in its logs at their most verbose, its traces, its metrics, its answers or its database.
+/// service writes: not in its logs at their most verbose, its traces, its metrics, its answers or its database;
+/// nor do the secrets of its configuration (the bootstrap admin key, the cursor signing key, the database password).
 /// </summary>
 public sealed class SecretsTests : ApiTestBase
 {
     private const string Password = "Sw0rdfish-only-here";
+    private const string CursorSigningKey = "cursor-signing-secret-for-this-test";
 
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
+        ["Shortlink:Api:CursorSigningKey"] = CursorSigningKey,
         ["Serilog:MinimumLevel:Default"] = "Verbose",
         ["Serilog:MinimumLevel:Override:Microsoft"] = "Verbose",
         ["Serilog:MinimumLevel:Override:Microsoft.AspNetCore"] = "Verbose",
@@ -88,7 +91,8 @@ public sealed class SecretsTests : ApiTestBase
         var scraped = await metrics.Content.ReadAsStringAsync();
         var logs = App.Logs.Events.Select(Render).ToList();
         var contract = await Contract.LoadAsync(Http);
-        foreach (var secret in new[] { key, key["sl_live_".Length..], Password })
+        var databasePassword = "Password=" + new MySqlConnector.MySqlConnectionStringBuilder(ConnectionString).Password;
+        foreach (var secret in new[] { key, key["sl_live_".Length..], Password, TestKeys.Admin, CursorSigningKey, databasePassword })
         {
             Assert.Multiple(async () =>
             {
