@@ -91,12 +91,9 @@ internal static class FollowLink
         return visits.FollowAsync(code, context, password, afterForm: false);
     }
 
+    /// <remarks>The route's constraint has already made sure that the code could be one.</remarks>
     public static async Task<IResult> Unlock(string code, HttpContext context, IAntiforgery antiforgery, Visits visits)
     {
-        if (!LinkRules.IsPossibleCode(code))
-        {
-            return Visits.NotFound(context, code);
-        }
         if (!await antiforgery.IsRequestValidAsync(context))
         {
             Visits.NeverCache(context.Response);
@@ -140,8 +137,12 @@ internal sealed class Visits(Databases databases, ShortDomain domain, DomainBloc
         {
             return NotFound(context, code);
         }
-        await using var connection = await databases.OpenForCodeAsync(code, ct);
-        var link = await LinkSql.FindAsync(connection, domain.Name, code, ct);
+        // Given back at once: the password check that may follow takes tens of milliseconds of CPU.
+        LinkRow? link;
+        await using (var connection = await databases.OpenForCodeAsync(code, ct))
+        {
+            link = await LinkSql.FindAsync(connection, domain.Name, code, ct);
+        }
         var now = clock.GetUtcNow().UtcDateTime;
         if (link is null || link.ValidFrom > now)
         {
@@ -160,7 +161,7 @@ internal sealed class Visits(Databases databases, ShortDomain domain, DomainBloc
         {
             return refusal;
         }
-        if (link.MaxVisits is not null && !await TryUseVisitAsync(connection, link, HttpMethods.IsHead(context.Request.Method), ct))
+        if (link.MaxVisits is not null && !await TryUseVisitAsync(link, HttpMethods.IsHead(context.Request.Method), ct))
         {
             return Gone(context, LinkProblems.VisitLimitReached, $"The link '{code}' has been visited as often as it allows.");
         }
@@ -234,8 +235,7 @@ internal sealed class Visits(Databases databases, ShortDomain domain, DomainBloc
     /// Counts the visit against the limit in one conditional update, so concurrent visitors can
     /// never go past it. HEAD requests only look.
     /// </summary>
-    private static async Task<bool> TryUseVisitAsync(System.Data.Common.DbConnection connection, LinkRow link, bool onlyLook,
-        CancellationToken ct)
+    private async Task<bool> TryUseVisitAsync(LinkRow link, bool onlyLook, CancellationToken ct)
     {
         const string sql = """
             UPDATE links SET visit_count = visit_count + 1
@@ -245,6 +245,7 @@ internal sealed class Visits(Databases databases, ShortDomain domain, DomainBloc
         {
             return link.VisitCount < link.MaxVisits;
         }
+        await using var connection = await databases.OpenForCodeAsync(link.Code, ct);
         return await connection.ExecuteAsync(new CommandDefinition(sql, new { link.Id }, cancellationToken: ct)) == 1;
     }
 
@@ -268,7 +269,7 @@ internal sealed class Visits(Databases databases, ShortDomain domain, DomainBloc
         return maxAge <= 0 ? uncached : $"public, max-age={maxAge}";
     }
 
-    internal static IResult NotFound(HttpContext context, string code)
+    private static IResult NotFound(HttpContext context, string code)
     {
         NeverCache(context.Response);
         return ErrorPage.IsWanted(context.Request)
