@@ -5,6 +5,7 @@ using Shortlink.Features.Keys;
 using Shortlink.Features.Links;
 using Shortlink.Features.Redirects;
 using Shortlink.Infrastructure;
+using Shortlink.Infrastructure.Caching;
 using Shortlink.Infrastructure.Data;
 using Shortlink.Infrastructure.Security;
 using Shortlink.Infrastructure.Telemetry;
@@ -25,6 +26,7 @@ builder.Services.AddOptions<ShortlinkOptions>()
 builder.Services.AddSingleton<IValidateOptions<ShortlinkOptions>, ShortlinkOptionsValidator>();
 builder.AddTelemetry(logToStandardError: args is ["migrate", ..] or ["keys", ..]);
 builder.Services.AddData();
+builder.Services.AddCaching();
 builder.Services.AddWeb();
 builder.Services.AddSecurity();
 builder.Services.AddLinks();

@@ -33,6 +33,12 @@ internal sealed class ShortlinkOptions : IValidatableObject
     [Required]
     public NetworkOptions Network { get; set; } = new();
 
+    [Required, ValidateObjectMembers]
+    public RedisOptions Redis { get; set; } = new();
+
+    [Required, ValidateObjectMembers]
+    public CacheOptions Cache { get; set; } = new();
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         // The API's permits are taken from the same pool as the redirect's lookups: with at least as many
@@ -51,6 +57,12 @@ internal sealed class ShortlinkOptions : IValidatableObject
                 yield return new ValidationResult($"Network:{name} holds '{network}', which is no network in CIDR notation (e.g. 10.0.0.0/8).",
                     [$"{nameof(Network)}.{name}"]);
             }
+        }
+        if (Redis.Configuration.Length > 0 && !Redis.IsValid())
+        {
+            yield return new ValidationResult(
+                "Redis:Configuration is no StackExchange.Redis configuration (e.g. 127.0.0.1:6380 or redis:6379,password=...).",
+                [$"{nameof(Redis)}.{nameof(RedisOptions.Configuration)}"]);
         }
         if (Security.BootstrapAdminKey.Length > 0 && !Security.ApiKeyFormatIsValid())
         {
@@ -163,4 +175,61 @@ internal sealed class NetworkOptions
 
     /// <summary>Networks (CIDR) that may read /metrics; none means everyone.</summary>
     public string[] MetricsNetworks { get; set; } = [];
+}
+
+/// <summary>Redis, for the cache's second level and its backplane; none configured means the in-process cache alone.</summary>
+internal sealed class RedisOptions
+{
+    /// <summary>A StackExchange.Redis configuration string (host:port[,password=...]); empty: no Redis.</summary>
+    public string Configuration { get; set; } = "";
+
+    /// <summary>Prefixes every key and channel, so that deployments (or test runs) can share one Redis.</summary>
+    [Required, RegularExpression("^[A-Za-z0-9:_.-]{1,64}$")]
+    public string Prefix { get; set; } = "shortlink";
+
+    /// <summary>How long a Redis operation may take before the cache goes on without it.</summary>
+    [Range(10, 60_000)]
+    public int TimeoutMilliseconds { get; set; } = 250;
+
+    public bool IsValid()
+    {
+        try
+        {
+            StackExchange.Redis.ConfigurationOptions.Parse(Configuration);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+}
+
+/// <summary>How long lookups are kept, in this process (L1) and in Redis (L2).</summary>
+internal sealed class CacheOptions
+{
+    /// <summary>False turns the cache off: every lookup reads the database (for measuring, not for production).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>False keeps nothing in process, so every lookup asks Redis (for measuring L2).</summary>
+    public bool MemoryEnabled { get; set; } = true;
+
+    /// <summary>How long an instance keeps a link. With Redis, changes reach every instance at once anyway.</summary>
+    [Range(1, 86_400)]
+    public int LinkMemorySeconds { get; set; } = 300;
+
+    [Range(1, 604_800)]
+    public int LinkDistributedSeconds { get; set; } = 3600;
+
+    /// <summary>How long "no such code" is kept, so that a flood of made-up codes costs one query per code.</summary>
+    [Range(1, 3600)]
+    public int MissingLinkSeconds { get; set; } = 10;
+
+    /// <summary>Up to this much is added to each entry's life, so that entries made together do not expire together.</summary>
+    [Range(0, 3600)]
+    public int JitterSeconds { get; set; } = 5;
+
+    /// <summary>Entries held in process at most (links and keys); the least used go first.</summary>
+    [Range(100, 100_000_000)]
+    public int MemoryEntries { get; set; } = 200_000;
 }

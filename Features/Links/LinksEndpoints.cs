@@ -52,6 +52,7 @@ internal static class LinksEndpoints
         services.AddSingleton<IValidator<GetLinkQrCode.Query>, GetLinkQrCode.Validator>();
         services.AddSingleton(_ => new GetLinkQrCode.Images());
         services.AddSingleton<LinkTargets>();
+        services.AddSingleton<LinkCache>();
         services.AddSingleton(provider => CreateCursor(
             provider.GetRequiredService<IOptions<ShortlinkOptions>>().Value,
             provider.GetRequiredService<ILogger<LinkCursor>>()));

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
 using Shortlink.Infrastructure.Data;
+using ZiggyCreatures.Caching.Fusion;
 
 namespace Shortlink.Infrastructure.Security;
 
@@ -17,36 +18,39 @@ internal sealed record StoredKey(Guid Id, Guid OwnerId, string Name, string Role
 }
 
 /// <summary>
-/// Finds keys by the hash of what a client presented, through a short-lived cache: a revocation is seen at
-/// once on this instance (it forgets the key) and within <see cref="SecurityOptions.KeyCacheSeconds"/>
-/// elsewhere. Unknown keys are cached too: a key that does not exist now never will, since new keys are random.
+/// Finds keys by the hash of what a client presented, through the shared cache for at most
+/// <see cref="SecurityOptions.KeyCacheSeconds"/>: a revocation forgets the key at once on this instance and, with
+/// Redis, on every other through the backplane (without Redis, within that time). Unknown keys are cached too: a key
+/// that does not exist now never will, since new keys are random.
 /// </summary>
-internal sealed class ApiKeyStore(Databases databases, TimeProvider clock, IOptions<ShortlinkOptions> options) : IDisposable
+internal sealed class ApiKeyStore(Databases databases, IFusionCache cache, TimeProvider clock, IOptions<ShortlinkOptions> options)
+    : IDisposable
 {
     /// <summary>last_used_at is written at most this often per key, never on every request.</summary>
     public static readonly TimeSpan TouchInterval = TimeSpan.FromMinutes(1);
 
-    private readonly MemoryCache cache = new(new MemoryCacheOptions { SizeLimit = 100_000 });
+    private readonly FusionCacheEntryOptions cached = cache.CreateEntryOptions(entry =>
+    {
+        entry.Duration = TimeSpan.FromSeconds(options.Value.Security.KeyCacheSeconds);
+        entry.DistributedCacheDuration = TimeSpan.FromSeconds(options.Value.Security.KeyCacheSeconds);
+        entry.JitterMaxDuration = TimeSpan.Zero;
+    });
+
     private readonly MemoryCache recentlyValid = new(new MemoryCacheOptions { SizeLimit = 100_000 });
     private readonly ConcurrentDictionary<Guid, DateTimeOffset> lastTouched = new();
 
     public async Task<StoredKey?> FindAsync(byte[] keyHash, CancellationToken ct)
     {
         const string sql = $"SELECT {StoredKey.Columns} FROM api_keys WHERE key_hash = @KeyHash";
-        var cacheKey = Convert.ToHexString(keyHash);
-        if (cache.TryGetValue(cacheKey, out StoredKey? cached))
+        async Task<StoredKey?> LoadAsync(CancellationToken token)
         {
-            return cached;
+            await using var connection = await databases.OpenControlAsync(token);
+            return await connection.QuerySingleOrDefaultAsync<StoredKey>(
+                new CommandDefinition(sql, new { KeyHash = keyHash }, cancellationToken: token));
         }
-        await using var connection = await databases.OpenControlAsync(ct);
-        var stored = await connection.QuerySingleOrDefaultAsync<StoredKey>(
-            new CommandDefinition(sql, new { KeyHash = keyHash }, cancellationToken: ct));
-        cache.Set(cacheKey, stored, new MemoryCacheEntryOptions
-        {
-            Size = 1,
-            AbsoluteExpirationRelativeToNow = TimeSpan.FromSeconds(options.Value.Security.KeyCacheSeconds),
-        });
-        return stored;
+        return options.Value.Security.KeyCacheSeconds == 0
+            ? await LoadAsync(ct)
+            : await cache.GetOrSetAsync<StoredKey?>(CacheKey(keyHash), (_, token) => LoadAsync(token), options: cached, token: ct);
     }
 
     /// <summary>Notes that a key authenticated, so that refusals of other keys from its address never hold it up.</summary>
@@ -55,8 +59,10 @@ internal sealed class ApiKeyStore(Databases databases, TimeProvider clock, IOpti
 
     public bool WasRecentlyValid(byte[] keyHash) => recentlyValid.TryGetValue(Convert.ToHexString(keyHash), out _);
 
-    /// <summary>Drops a key from this instance's cache, so that its revocation takes effect here at once.</summary>
-    public void Forget(byte[] keyHash) => cache.Remove(Convert.ToHexString(keyHash));
+    /// <summary>Drops a key from the cache, here at once and on the other instances through the backplane.</summary>
+    public ValueTask ForgetAsync(byte[] keyHash) => cache.RemoveAsync(CacheKey(keyHash), token: CancellationToken.None);
+
+    private static string CacheKey(byte[] keyHash) => "key:" + Convert.ToHexString(keyHash);
 
     /// <summary>Records that a key was used, at most once a minute per key and instance.</summary>
     public async Task TouchAsync(StoredKey key, CancellationToken ct)
@@ -107,9 +113,5 @@ internal sealed class ApiKeyStore(Databases databases, TimeProvider clock, IOpti
         return stored;
     }
 
-    public void Dispose()
-    {
-        cache.Dispose();
-        recentlyValid.Dispose();
-    }
+    public void Dispose() => recentlyValid.Dispose();
 }

@@ -103,7 +103,7 @@ internal sealed class BootstrapAdminKey(ApiKeyStore keys, Databases databases, M
             return;
         }
         var stored = await keys.CreateAsync(key, "bootstrap", ApiRoles.Admin, null, null, connection, cancellationToken);
-        keys.Forget(ApiKeyFormat.Hash(key));
+        await keys.ForgetAsync(ApiKeyFormat.Hash(key));
         logger.LogInformation("Created the bootstrap admin key {KeyPrefix}… ({KeyId})", stored.Prefix, stored.Id);
     }
 

@@ -2,7 +2,10 @@ using System.Diagnostics.Metrics;
 
 namespace Shortlink.Infrastructure.Telemetry;
 
-/// <summary>Business counters; exported at /metrics as shortlink_links_created_total and shortlink_redirects_total.</summary>
+/// <summary>
+/// Business counters and the service's own gauges; exported at /metrics as shortlink_links_created_total,
+/// shortlink_redirects_total and shortlink_redis_connected.
+/// </summary>
 internal static class ShortlinkMetrics
 {
     public const string MeterName = "Shortlink";
@@ -12,6 +15,14 @@ internal static class ShortlinkMetrics
         "Links created through the API");
     private static readonly Counter<long> Redirects = Meter.CreateCounter<long>("shortlink.redirects", "{redirect}",
         "Redirects answered, by status code");
+
+    /// <summary>
+    /// Reports 1 while the given check says Redis is connected, 0 otherwise, on a meter of the service instance's
+    /// own (the gauge lives as long as the connection it reads); nothing without Redis.
+    /// </summary>
+    public static void ObserveRedis(IMeterFactory meters, Func<bool> isConnected) =>
+        meters.Create(MeterName).CreateObservableGauge("shortlink.redis.connected", () => isConnected() ? 1 : 0, "{connected}",
+            "1 while the connection to Redis is up; 0 while the cache goes on without it");
 
     public static void LinkCreated(int count = 1)
     {

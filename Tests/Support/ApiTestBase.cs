@@ -27,6 +27,14 @@ public abstract class ApiTestBase
     /// <summary>Extra configuration for this fixture's service.</summary>
     protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();
 
+    /// <summary>Fixtures that say so run with the shared Redis, under a key prefix of their own.</summary>
+    protected virtual bool UsesRedis => false;
+
+    protected string? RedisConfiguration { get; private set; }
+
+    /// <summary>The settings the fixture's service runs with, and any other instance it starts on the same servers.</summary>
+    protected IDictionary<string, string?> ServiceSettings { get; private set; } = null!;
+
     /// <summary>The connection string the service gets, e.g. with a smaller pool; the test's own stays as it is.</summary>
     protected virtual string ServiceConnectionString(string connectionString) => connectionString;
 
@@ -36,7 +44,14 @@ public abstract class ApiTestBase
         server = await TestServers.DatabaseAsync();
         // With the settings the service's SQL relies on (binary GUIDs, UTC), so tests read rows as it does.
         ConnectionString = DataServiceCollectionExtensions.WithRequiredSettings(await server.CreateDatabaseAsync());
-        App = new ShortlinkApp(ServiceConnectionString(ConnectionString), Settings);
+        ServiceSettings = new Dictionary<string, string?>(Settings);
+        if (UsesRedis)
+        {
+            RedisConfiguration = await TestServers.RedisAsync();
+            ServiceSettings.TryAdd("Shortlink:Redis:Configuration", RedisConfiguration);
+            ServiceSettings["Shortlink:Redis:Prefix"] = $"t{Guid.NewGuid():N}"[..16];
+        }
+        App = new ShortlinkApp(ServiceConnectionString(ConnectionString), ServiceSettings);
         // Real Kestrel on a free loopback port, so that body limits and the wire format are the server's own.
         port = Ports.FreeLoopbackPort();
         App.UseKestrel(port);

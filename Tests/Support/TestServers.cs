@@ -1,25 +1,42 @@
+using System.Diagnostics;
 using MySqlConnector;
-using NUnit.Framework;
 using Testcontainers.MySql;
+using Testcontainers.Redis;
 
 namespace Shortlink.Tests.Support;
 
 /// <summary>
-/// The real database server the integration tests run against: a Testcontainers MySQL (the image
-/// from SHORTLINK_TEST_MYSQL_IMAGE, mysql:8.4 by default, mariadb:10.11 here) when
-/// SHORTLINK_TEST_SERVERS=containers, or the private MariaDB that ops/stack started when it is
+/// The real servers the integration tests run against: a Testcontainers MySQL (the image from
+/// SHORTLINK_TEST_MYSQL_IMAGE, mysql:8.4 by default, mariadb:10.11 here) and redis:7 when
+/// SHORTLINK_TEST_SERVERS=containers, or the private MariaDB and Redis that ops/stack started when it is
 /// "local". Started once, on first use, so unit-only runs need no server.
 /// </summary>
 internal static class TestServers
 {
     private static readonly Lazy<Task<DatabaseServer>> Database = new(StartDatabaseAsync);
+    private static readonly Lazy<Task<string>> Redis = new(StartRedisAsync);
     private static MySqlContainer? container;
+    private static RedisContainer? redisContainer;
 
     public static string Mode =>
         Environment.GetEnvironmentVariable("SHORTLINK_TEST_SERVERS")
         ?? (File.Exists("/var/run/docker.sock") ? "containers" : "local");
 
     public static Task<DatabaseServer> DatabaseAsync() => Database.Value;
+
+    /// <summary>The shared Redis, as a StackExchange.Redis configuration; fixtures keep apart by key prefix.</summary>
+    public static Task<string> RedisAsync() => Redis.Value;
+
+    private static async Task<string> StartRedisAsync()
+    {
+        if (Mode == "local")
+        {
+            return Environment.GetEnvironmentVariable("SHORTLINK_TEST_REDIS") ?? "127.0.0.1:6380";
+        }
+        redisContainer = new RedisBuilder("redis:7").Build();
+        await redisContainer.StartAsync();
+        return redisContainer.GetConnectionString();
+    }
 
     private static async Task<DatabaseServer> StartDatabaseAsync()
     {
@@ -42,6 +59,64 @@ internal static class TestServers
 
     public static async Task StopAsync()
     {
+        if (container is not null)
+        {
+            await container.DisposeAsync();
+        }
+        if (redisContainer is not null)
+        {
+            await redisContainer.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>
+/// A Redis of one test's own, which the test may stop and start again on the same port: a redis:7 container with a
+/// fixed port binding, or a redis-server process (Debian's, which ops/stack installs) on the local stack.
+/// </summary>
+internal sealed class DisposableRedis : IAsyncDisposable
+{
+    private readonly int port = Ports.FreeLoopbackPort();
+    private RedisContainer? container;
+    private Process? process;
+
+    public string Configuration => $"127.0.0.1:{port}";
+
+    public async Task StartAsync()
+    {
+        if (TestServers.Mode == "local")
+        {
+            process = Process.Start(new ProcessStartInfo("redis-server",
+                ["--bind", "127.0.0.1", "--port", port.ToString(), "--save", "", "--appendonly", "no"])
+            {
+                RedirectStandardOutput = true,
+                UseShellExecute = false,
+            })!;
+            await Eventually.TrueAsync(() => Task.FromResult(Ports.IsListening(port)), TimeSpan.FromSeconds(10));
+            return;
+        }
+        container ??= new RedisBuilder("redis:7").WithPortBinding(port, 6379).Build();
+        await container.StartAsync();
+    }
+
+    public async Task StopAsync()
+    {
+        if (process is not null)
+        {
+            process.Kill();
+            await process.WaitForExitAsync();
+            process.Dispose();
+            process = null;
+        }
+        if (container is not null)
+        {
+            await container.StopAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
         if (container is not null)
         {
             await container.DisposeAsync();

@@ -31,7 +31,7 @@ internal static class RevokeKey
             return Problems.Of(KeyProblems.KeyNotFound, $"No active key has the id {id}.");
         }
         // The revocation is committed: this instance stops trusting the key at once, whatever the client does.
-        keys.Forget((await connection.ExecuteScalarAsync<byte[]>(new CommandDefinition(hash, new { Id = id })))!);
+        await keys.ForgetAsync((await connection.ExecuteScalarAsync<byte[]>(new CommandDefinition(hash, new { Id = id })))!);
         return TypedResults.NoContent();
     }
 }

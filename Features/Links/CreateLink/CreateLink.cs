@@ -73,8 +73,8 @@ internal static class CreateLink
             .ProducesProblems(LinkProblems.SlugTaken, LinkProblems.UrlBlocked, LinkProblems.RedirectLoop);
 
     public static async Task<Results<Created<LinkResponse>, ProblemHttpResult>> Handle(
-        Request request, ClaimsPrincipal user, LinkTargets targets, Databases databases, ShortDomain domain, TimeProvider clock,
-        CancellationToken ct)
+        Request request, ClaimsPrincipal user, LinkTargets targets, Databases databases, LinkCache cache, ShortDomain domain,
+        TimeProvider clock, CancellationToken ct)
     {
         var draft = Draft(request, ApiCaller.From(user), domain, clock.GetUtcNow());
         if (targets.Refusal(draft.Row.Url) is var (type, detail))
@@ -87,6 +87,8 @@ internal static class CreateLink
         {
             return SlugTaken(draft.Row.Code);
         }
+        // Someone may have tried the code before it existed: no instance may go on answering 404 for it.
+        await cache.ForgetAsync(domain.Name, stored.Code);
         ShortlinkMetrics.LinkCreated();
         return TypedResults.Created(LinkResponse.Location(stored.Code), LinkResponse.From(stored, draft.Tags, domain));
     }

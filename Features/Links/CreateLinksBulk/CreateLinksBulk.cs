@@ -73,7 +73,7 @@ internal static class CreateLinksBulk
             .WithIdempotency<Request>();
 
     public static async Task<Ok<Response>> Handle(Request request, ClaimsPrincipal user, IValidator<CreateLink.Request> itemValidator,
-        LinkTargets targets, Databases databases, ShortDomain domain, TimeProvider clock, CancellationToken ct)
+        LinkTargets targets, Databases databases, LinkCache cache, ShortDomain domain, TimeProvider clock, CancellationToken ct)
     {
         var caller = ApiCaller.From(user);
         var items = request.Items!;
@@ -116,6 +116,7 @@ internal static class CreateLinksBulk
             }
         }
         var created = results.Count(r => r!.Link is not null);
+        await cache.ForgetAsync(domain.Name, results.Where(r => r!.Link is not null).Select(r => r!.Link!.Code));
         ShortlinkMetrics.LinkCreated(created);
         return TypedResults.Ok(new Response(created, items.Count - created, results!));
     }

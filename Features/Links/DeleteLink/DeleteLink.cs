@@ -20,7 +20,8 @@ internal static class DeleteLink
             .TakesCodeInPath(parentAnswersOtherMethods: true);
 
     public static async Task<Results<NoContent, ProblemHttpResult>> Handle(
-        string code, ClaimsPrincipal user, Databases databases, ShortDomain domain, TimeProvider clock, CancellationToken ct)
+        string code, ClaimsPrincipal user, Databases databases, LinkCache cache, ShortDomain domain, TimeProvider clock,
+        CancellationToken ct)
     {
         // The row stays as a tombstone: its unique (domain, code) key is what keeps the code retired.
         const string sql = """
@@ -36,6 +37,11 @@ internal static class DeleteLink
         var affected = await connection.ExecuteAsync(new CommandDefinition(sql,
             new { Now = DatabaseTime.Stored(clock.GetUtcNow()), Domain = domain.Name, Code = code, AllOwners = caller.SeesAllOwners, caller.OwnerId },
             cancellationToken: ct));
-        return affected == 0 ? LinkProblems.NotFound(code) : TypedResults.NoContent();
+        if (affected == 0)
+        {
+            return LinkProblems.NotFound(code);
+        }
+        await cache.ForgetAsync(domain.Name, code);
+        return TypedResults.NoContent();
     }
 }

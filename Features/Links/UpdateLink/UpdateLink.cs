@@ -65,8 +65,8 @@ internal static class UpdateLink
             .TakesCodeInPath(parentAnswersOtherMethods: true);
 
     public static async Task<Results<Ok<LinkResponse>, ValidationProblem, ProblemHttpResult>> Handle(
-        string code, Request request, ClaimsPrincipal user, LinkTargets targets, Databases databases, ShortDomain domain,
-        TimeProvider clock, CancellationToken ct)
+        string code, Request request, ClaimsPrincipal user, LinkTargets targets, Databases databases, LinkCache cache,
+        ShortDomain domain, TimeProvider clock, CancellationToken ct)
     {
         const string update = """
             UPDATE links
@@ -105,6 +105,7 @@ internal static class UpdateLink
         }
         var tags = await LinkSql.TagsOfAsync(connection, current.Id, ct, transaction);
         await transaction.CommitAsync(CancellationToken.None);
+        await cache.ForgetAsync(domain.Name, code);
         return TypedResults.Ok(LinkResponse.From(changed, tags, domain));
     }
 

@@ -127,7 +127,7 @@ internal sealed class LinkCodeConstraint : IRouteConstraint, IParameterLiteralNo
 }
 
 /// <summary>One visit to a link, from the lookup to the answer; shared by the redirect and the password form.</summary>
-internal sealed class Visits(Databases databases, ShortDomain domain, DomainBlocklist blocklist, WrongPasswords wrongPasswords,
+internal sealed class Visits(LinkCache links, Databases databases, ShortDomain domain, DomainBlocklist blocklist, WrongPasswords wrongPasswords,
     IAntiforgery antiforgery, IOptions<ShortlinkOptions> options, TimeProvider clock)
 {
     public async Task<IResult> FollowAsync(string code, HttpContext context, string? password, bool afterForm)
@@ -137,12 +137,7 @@ internal sealed class Visits(Databases databases, ShortDomain domain, DomainBloc
         {
             return NotFound(context, code);
         }
-        // Given back at once: the password check that may follow takes tens of milliseconds of CPU.
-        LinkRow? link;
-        await using (var connection = await databases.OpenForCodeAsync(code, ct))
-        {
-            link = await LinkSql.FindAsync(connection, domain.Name, code, ct);
-        }
+        var link = await links.FindAsync(domain.Name, code, ct);
         var now = clock.GetUtcNow().UtcDateTime;
         if (link is null || link.ValidFrom > now)
         {
@@ -233,20 +228,19 @@ internal sealed class Visits(Databases databases, ShortDomain domain, DomainBloc
 
     /// <summary>
     /// Counts the visit against the limit in one conditional update, so concurrent visitors can
-    /// never go past it. HEAD requests only look.
+    /// never go past it. HEAD requests only look, at the stored count: a cached link's count is not kept current.
     /// </summary>
     private async Task<bool> TryUseVisitAsync(LinkRow link, bool onlyLook, CancellationToken ct)
     {
-        const string sql = """
+        const string use = """
             UPDATE links SET visit_count = visit_count + 1
             WHERE id = @Id AND deleted_at IS NULL AND visit_count < max_visits
             """;
-        if (onlyLook)
-        {
-            return link.VisitCount < link.MaxVisits;
-        }
+        const string look = "SELECT COUNT(*) FROM links WHERE id = @Id AND deleted_at IS NULL AND visit_count < max_visits";
         await using var connection = await databases.OpenForCodeAsync(link.Code, ct);
-        return await connection.ExecuteAsync(new CommandDefinition(sql, new { link.Id }, cancellationToken: ct)) == 1;
+        return onlyLook
+            ? await connection.ExecuteScalarAsync<long>(new CommandDefinition(look, new { link.Id }, cancellationToken: ct)) == 1
+            : await connection.ExecuteAsync(new CommandDefinition(use, new { link.Id }, cancellationToken: ct)) == 1;
     }
 
     /// <summary>
