@@ -52,6 +52,8 @@ app.UseSecurityHeaders();
 app.UseRequestLogging();
 app.UseExceptionHandler();
 app.UseProblemStatusPages();
+// Routing here, not first: the redirect is short-circuited from this point, so everything below is the API's.
+app.UseRouting();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseNetworkRestrictions();

@@ -39,6 +39,9 @@ internal sealed class ShortlinkOptions : IValidatableObject
     [Required, ValidateObjectMembers]
     public CacheOptions Cache { get; set; } = new();
 
+    [Required]
+    public TelemetryOptions Telemetry { get; set; } = new();
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         // The API's permits are taken from the same pool as the redirect's lookups: with at least as many
@@ -223,7 +226,7 @@ internal sealed class CacheOptions
 
     /// <summary>How long "no such code" is kept, so that a flood of made-up codes costs one query per code.</summary>
     [Range(1, 3600)]
-    public int MissingLinkSeconds { get; set; } = 10;
+    public int MissingLinkSeconds { get; set; } = 60;
 
     /// <summary>Up to this much is added to each entry's life, so that entries made together do not expire together.</summary>
     [Range(0, 3600)]
@@ -232,4 +235,13 @@ internal sealed class CacheOptions
     /// <summary>Entries held in process at most (links and keys); the least used go first.</summary>
     [Range(100, 100_000_000)]
     public int MemoryEntries { get; set; } = 200_000;
+}
+
+internal sealed class TelemetryOptions
+{
+    /// <summary>
+    /// The level of the redirect's request lines (errors stay Error): Debug keeps a log line per click out of the
+    /// default level, where it would cost more than the redirect; Information logs every visit.
+    /// </summary>
+    public Serilog.Events.LogEventLevel VisitLogLevel { get; set; } = Serilog.Events.LogEventLevel.Debug;
 }

@@ -148,6 +148,38 @@ public sealed class BlocklistApiTests : ApiTestBase
     }
 
     [Test]
+    public async Task A_redirect_is_stopped_by_a_block_of_its_host_or_any_domain_above_it_and_nothing_else()
+    {
+        var cases = new Dictionary<string, HttpStatusCode>
+        {
+            ["https://deep.sub.parent-bad.example/x"] = HttpStatusCode.Gone,
+            ["https://PARENT-BAD.example./y"] = HttpStatusCode.Gone,
+            ["http://198.51.100.9/"] = HttpStatusCode.Gone,
+            ["http://[::ffff:198.51.100.9]:8080/"] = HttpStatusCode.Gone,
+            ["https://notparent-bad.example/"] = HttpStatusCode.Found,
+            ["https://parent-bad.example.org/"] = HttpStatusCode.Found,
+            ["http://198.51.100.90/"] = HttpStatusCode.Found,
+        };
+        var codes = new Dictionary<string, string>();
+        using var visitor = NewClient(key: null);
+        foreach (var url in cases.Keys)
+        {
+            codes[url] = (await CreateLinkAsync(new { url })).GetProperty("code").GetString()!;
+            // Visited once before the block, so that the check runs on the cached link.
+            (await visitor.GetAsync($"/{codes[url]}")).Dispose();
+        }
+        await BlockAsync("parent-bad.example");
+        await BlockAsync("198.51.100.9");
+        var answers = new Dictionary<string, HttpStatusCode>();
+        foreach (var (url, code) in codes)
+        {
+            using var response = await visitor.GetAsync($"/{code}");
+            answers[url] = response.StatusCode;
+        }
+        Assert.That(answers, Is.EqualTo(cases));
+    }
+
+    [Test]
     public async Task Another_instance_stops_the_links_within_a_second()
     {
         var code = (await CreateLinkAsync(new { url = "https://elsewhere-bad.example/" })).GetProperty("code").GetString();

@@ -18,7 +18,7 @@ internal sealed class DomainBlocklist(Databases databases, IOptions<ShortlinkOpt
 {
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
 
-    private volatile FrozenSet<string> fromApi = FrozenSet<string>.Empty;
+    private volatile FrozenSet<string> fromApi = Array.Empty<string>().ToFrozenSet(StringComparer.Ordinal);
 
     public FrozenSet<string> FromConfiguration { get; } = options.Value.Security.BlockedDomains
         .Select(LinkHosts.CanonicalOf).OfType<string>().ToFrozenSet(StringComparer.Ordinal);
@@ -33,6 +33,35 @@ internal sealed class DomainBlocklist(Databases databases, IOptions<ShortlinkOpt
         var api = fromApi;
         return LinkHosts.AndParents(LinkHosts.Canonical(uri))
             .FirstOrDefault(candidate => FromConfiguration.Contains(candidate) || api.Contains(candidate));
+    }
+
+    /// <summary>
+    /// Whether an entry covers a host already in canonical form (as the link cache keeps it): the redirect's check,
+    /// on every visit, so it walks the parent domains as slices of the one string and allocates nothing.
+    /// </summary>
+    public bool Covers(string canonicalHost, bool isAddress)
+    {
+        var api = fromApi;
+        if (api.Count == 0 && FromConfiguration.Count == 0)
+        {
+            return false;
+        }
+        var configured = FromConfiguration.GetAlternateLookup<ReadOnlySpan<char>>();
+        var listed = api.GetAlternateLookup<ReadOnlySpan<char>>();
+        var candidate = canonicalHost.AsSpan();
+        while (true)
+        {
+            if (configured.Contains(candidate) || listed.Contains(candidate))
+            {
+                return true;
+            }
+            var dot = candidate.IndexOf('.');
+            if (isAddress || dot < 0)
+            {
+                return false;
+            }
+            candidate = candidate[(dot + 1)..];
+        }
     }
 
     public async Task RefreshAsync(CancellationToken ct)

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Shortlink.Infrastructure;
+using Shortlink.Infrastructure.Caching;
 using Shortlink.Infrastructure.Data;
 using ZiggyCreatures.Caching.Fusion;
 
@@ -12,8 +13,11 @@ namespace Shortlink.Features.Links;
 /// "No such code" is kept briefly, so that a flood of made-up codes costs one query per code and then none.
 /// While the database is down, an entry past its time is still served (fail-safe) rather than a 503.
 /// </summary>
-internal sealed class LinkCache(IFusionCache cache, Databases databases, IOptions<ShortlinkOptions> options)
+internal sealed class LinkCache(IFusionCache cache, CacheKeys keys, Databases databases, IOptions<ShortlinkOptions> options)
 {
+    /// <summary>The L1 probe: memory only, so that a miss goes on to one GetOrSet that asks Redis and the database.</summary>
+    private readonly FusionCacheEntryOptions inMemory = cache.CreateEntryOptions(entry => entry.SkipDistributedCacheRead = true);
+
     private readonly CacheOptions settings = options.Value.Cache;
 
     private readonly FusionCacheEntryOptions found = cache.CreateEntryOptions(entry =>
@@ -25,15 +29,24 @@ internal sealed class LinkCache(IFusionCache cache, Databases databases, IOption
         entry.FailSafeThrottleDuration = TimeSpan.FromSeconds(5);
     });
 
-    public async ValueTask<LinkRow?> FindAsync(string domain, string code, CancellationToken ct)
+    /// <summary>
+    /// The link behind the code, or null. A hit in memory allocates nothing here (no closure, a completed
+    /// ValueTask); only a miss builds the factory that reads Redis and then the database.
+    /// </summary>
+    public async ValueTask<CachedLink?> FindAsync(string domain, string code, CancellationToken ct)
     {
         if (!settings.Enabled)
         {
-            return await LoadAsync(domain, code, ct);
+            return CachedLink.Of(await LoadAsync(domain, code, ct));
         }
-        return await cache.GetOrSetAsync<LinkRow?>(Key(domain, code), async (context, token) =>
+        var key = keys.Link(domain, code);
+        if (settings.MemoryEnabled && await cache.TryGetAsync<CachedLink?>(key, inMemory, ct) is { HasValue: true } hit)
         {
-            var link = await LoadAsync(domain, code, token);
+            return hit.Value;
+        }
+        return await cache.GetOrSetAsync<CachedLink?>(key, async (context, token) =>
+        {
+            var link = CachedLink.Of(await LoadAsync(domain, code, token));
             if (link is null)
             {
                 context.Options.Duration = TimeSpan.FromSeconds(settings.MissingLinkSeconds);
@@ -52,7 +65,7 @@ internal sealed class LinkCache(IFusionCache cache, Databases databases, IOption
         }
         foreach (var code in codes)
         {
-            await cache.RemoveAsync(Key(domain, code), token: CancellationToken.None);
+            await cache.RemoveAsync(keys.Link(domain, code), token: CancellationToken.None);
         }
     }
 
@@ -64,5 +77,21 @@ internal sealed class LinkCache(IFusionCache cache, Databases databases, IOption
         return await LinkSql.FindAsync(connection, domain, code, ct);
     }
 
-    private static string Key(string domain, string code) => $"link:{domain}:{code}";
+}
+
+/// <summary>
+/// A link as the cache keeps it: the row, and its target's host in canonical form, worked out once per load
+/// rather than on every visit (the redirect checks it against the blocklist each time).
+/// </summary>
+internal sealed record CachedLink(LinkRow Row, string TargetHost, bool TargetIsAddress)
+{
+    public static CachedLink? Of(LinkRow? row)
+    {
+        if (row is null)
+        {
+            return null;
+        }
+        var target = new Uri(row.Url);
+        return new CachedLink(row, LinkHosts.Canonical(target), target.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6);
+    }
 }

@@ -23,6 +23,7 @@ internal static class Caching
     public static IServiceCollection AddCaching(this IServiceCollection services)
     {
         services.AddSingleton<RedisConnection>();
+        services.AddSingleton<CacheKeys>();
         services.AddSingleton<IFusionCache>(Create);
         services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", tags: ["ready"]);
         return services;
@@ -35,7 +36,8 @@ internal static class Caching
         var cacheOptions = new FusionCacheOptions
         {
             CacheName = "shortlink",
-            CacheKeyPrefix = options.Redis.Prefix + ":",
+            // Keys carry Redis:Prefix already (CacheKeys): prefixing them here would allocate a second string per lookup.
+            MissingCacheKeyPrefixWarningLogLevel = LogLevel.Debug,
             BackplaneChannelPrefix = options.Redis.Prefix,
             // A Redis that fails is left alone for a while instead of being waited for on every lookup.
             DistributedCacheCircuitBreakerDuration = TimeSpan.FromSeconds(2),
@@ -169,4 +171,15 @@ internal sealed class RedisHealthCheck(RedisConnection redis) : IHealthCheck
         Task.FromResult(!redis.IsConfigured ? HealthCheckResult.Healthy("Redis is not configured; the cache is in process only.")
             : redis.Multiplexer!.IsConnected ? HealthCheckResult.Healthy()
             : HealthCheckResult.Degraded("Redis is unavailable; the cache goes on in process and the database."));
+}
+
+/// <summary>Cache keys, each built in one allocation and led by Redis:Prefix, so that deployments can share one Redis.</summary>
+internal sealed class CacheKeys(IOptions<ShortlinkOptions> options)
+{
+    private readonly string links = options.Value.Redis.Prefix + ":link:";
+    private readonly string keys = options.Value.Redis.Prefix + ":key:";
+
+    public string Link(string domain, string code) => string.Concat(links, domain, ":", code);
+
+    public string ApiKey(byte[] keyHash) => keys + Convert.ToHexString(keyHash);
 }

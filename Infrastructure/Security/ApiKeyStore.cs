@@ -3,6 +3,7 @@ using Dapper;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
+using Shortlink.Infrastructure.Caching;
 using Shortlink.Infrastructure.Data;
 using ZiggyCreatures.Caching.Fusion;
 
@@ -23,7 +24,7 @@ internal sealed record StoredKey(Guid Id, Guid OwnerId, string Name, string Role
 /// Redis, on every other through the backplane (without Redis, within that time). Unknown keys are cached too: a key
 /// that does not exist now never will, since new keys are random.
 /// </summary>
-internal sealed class ApiKeyStore(Databases databases, IFusionCache cache, TimeProvider clock, IOptions<ShortlinkOptions> options)
+internal sealed class ApiKeyStore(Databases databases, IFusionCache cache, CacheKeys keys, TimeProvider clock, IOptions<ShortlinkOptions> options)
     : IDisposable
 {
     /// <summary>last_used_at is written at most this often per key, never on every request.</summary>
@@ -50,7 +51,7 @@ internal sealed class ApiKeyStore(Databases databases, IFusionCache cache, TimeP
         }
         return options.Value.Security.KeyCacheSeconds == 0
             ? await LoadAsync(ct)
-            : await cache.GetOrSetAsync<StoredKey?>(CacheKey(keyHash), (_, token) => LoadAsync(token), options: cached, token: ct);
+            : await cache.GetOrSetAsync<StoredKey?>(keys.ApiKey(keyHash), (_, token) => LoadAsync(token), options: cached, token: ct);
     }
 
     /// <summary>Notes that a key authenticated, so that refusals of other keys from its address never hold it up.</summary>
@@ -60,9 +61,7 @@ internal sealed class ApiKeyStore(Databases databases, IFusionCache cache, TimeP
     public bool WasRecentlyValid(byte[] keyHash) => recentlyValid.TryGetValue(Convert.ToHexString(keyHash), out _);
 
     /// <summary>Drops a key from the cache, here at once and on the other instances through the backplane.</summary>
-    public ValueTask ForgetAsync(byte[] keyHash) => cache.RemoveAsync(CacheKey(keyHash), token: CancellationToken.None);
-
-    private static string CacheKey(byte[] keyHash) => "key:" + Convert.ToHexString(keyHash);
+    public ValueTask ForgetAsync(byte[] keyHash) => cache.RemoveAsync(keys.ApiKey(keyHash), token: CancellationToken.None);
 
     /// <summary>Records that a key was used, at most once a minute per key and instance.</summary>
     public async Task TouchAsync(StoredKey key, CancellationToken ct)

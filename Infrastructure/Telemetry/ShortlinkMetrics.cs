@@ -13,8 +13,15 @@ internal static class ShortlinkMetrics
     private static readonly Meter Meter = new(MeterName);
     private static readonly Counter<long> LinksCreated = Meter.CreateCounter<long>("shortlink.links.created", "{link}",
         "Links created through the API");
-    private static readonly Counter<long> Redirects = Meter.CreateCounter<long>("shortlink.redirects", "{redirect}",
-        "Redirects answered, by status code");
+    // Counted in plain fields and read when /metrics is scraped: a visit costs an increment, not a measurement.
+    private static readonly int[] RedirectStatuses = [301, 302, 303, 307, 308];
+    private static readonly long[] RedirectCounts = new long[RedirectStatuses.Length];
+    private static readonly KeyValuePair<string, object?>[] RedirectTags =
+        [.. RedirectStatuses.Select(status => new KeyValuePair<string, object?>("http.response.status_code", status))];
+
+    private static readonly ObservableCounter<long> Redirects = Meter.CreateObservableCounter("shortlink.redirects",
+        () => RedirectStatuses.Select((_, i) => new Measurement<long>(Volatile.Read(ref RedirectCounts[i]), RedirectTags[i])),
+        "{redirect}", "Redirects answered, by status code");
 
     /// <summary>
     /// Reports 1 while the given check says Redis is connected, 0 otherwise, on a meter of the service instance's
@@ -32,6 +39,5 @@ internal static class ShortlinkMetrics
         }
     }
 
-    public static void Redirected(int status) =>
-        Redirects.Add(1, new KeyValuePair<string, object?>("http.response.status_code", status));
+    public static void Redirected(int status) => Interlocked.Increment(ref RedirectCounts[Array.IndexOf(RedirectStatuses, status)]);
 }

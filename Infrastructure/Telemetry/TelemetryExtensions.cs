@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using Serilog;
@@ -37,10 +38,18 @@ internal static class TelemetryExtensions
     }
 
     /// <summary>
+    /// Marks the visitor's redirect, whose request lines are logged at <see cref="TelemetryOptions.VisitLogLevel"/>
+    /// (Debug by default): a line per click at Information would cost more than the redirect itself.
+    /// </summary>
+    public static RouteHandlerBuilder LoggedAsVisit(this RouteHandlerBuilder builder) => builder.WithMetadata(Visit.Instance);
+
+    /// <summary>
     /// One line per request with the status the client really got, so it must wrap the exception handler.
     /// </summary>
-    public static IApplicationBuilder UseRequestLogging(this IApplicationBuilder app) =>
-        app.UseSerilogRequestLogging(options =>
+    public static IApplicationBuilder UseRequestLogging(this IApplicationBuilder app)
+    {
+        var visitLevel = app.ApplicationServices.GetRequiredService<IOptions<ShortlinkOptions>>().Value.Telemetry.VisitLogLevel;
+        return app.UseSerilogRequestLogging(options =>
         {
             options.MessageTemplate = "HTTP {RequestMethod} {RouteTemplate} responded {StatusCode} in {Elapsed:0.000} ms";
             options.EnrichDiagnosticContext = (diagnostics, http) =>
@@ -49,15 +58,23 @@ internal static class TelemetryExtensions
                 var endpoint = http.GetEndpoint() ?? http.Features.Get<IExceptionHandlerFeature>()?.Endpoint;
                 diagnostics.Set("RouteTemplate", (endpoint as RouteEndpoint)?.RoutePattern.RawText ?? "(unmatched)");
             };
-            options.GetLevel = (http, _, exception) => LevelOf(http.Request.Path.Value, http.Response.StatusCode, exception);
+            options.GetLevel = (http, _, exception) => LevelOf(http.Request.Path.Value, http.Response.StatusCode, exception,
+                http.GetEndpoint()?.Metadata.GetMetadata<Visit>() is null ? LogEventLevel.Information : visitLevel);
         });
+    }
 
     /// <summary>
     /// A client's mistake (4xx) or its abort (499) is normal traffic, not an error: otherwise anyone could
-    /// fill the error log and trip alerts. A 503 is logged once per outage by <see cref="Outages"/>.
+    /// fill the error log and trip alerts. A 503 is logged once per outage by <see cref="Outages"/>. Anything
+    /// else is logged at the level of its kind of traffic: Information for the API, the visit level for redirects.
     /// </summary>
-    internal static LogEventLevel LevelOf(string? path, int status, Exception? exception) =>
+    internal static LogEventLevel LevelOf(string? path, int status, Exception? exception, LogEventLevel trafficLevel = LogEventLevel.Information) =>
         Unlogged.Contains(path ?? "") ? LogEventLevel.Verbose
         : exception is not null || (status >= 500 && status != StatusCodes.Status503ServiceUnavailable) ? LogEventLevel.Error
-        : LogEventLevel.Information;
+        : trafficLevel;
+
+    private sealed class Visit
+    {
+        public static readonly Visit Instance = new();
+    }
 }

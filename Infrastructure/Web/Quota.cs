@@ -23,9 +23,15 @@ internal sealed class Quota(int perMinute) : IDisposable
             ? RateLimits.RetryAfterSeconds(TimeSpan.FromMinutes(1) / perMinute)
             : null;
 
+    public bool IsOff => perMinute <= 0;
+
     /// <summary>Spends one of the partition's quota; when none was left, the seconds until there is, otherwise null.</summary>
     public int? Spend(string partition)
     {
+        if (IsOff)
+        {
+            return null;
+        }
         using var lease = limiter.AttemptAcquire(partition);
         return lease.IsAcquired ? null : Seconds(lease);
     }

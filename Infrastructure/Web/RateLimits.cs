@@ -8,14 +8,14 @@ using Shortlink.Infrastructure.Telemetry;
 namespace Shortlink.Infrastructure.Web;
 
 /// <summary>
-/// Three limits, counted per instance:
+/// The API's limits, counted per instance by the rate-limiting middleware:
 /// <list type="bullet">
-/// <item>API requests per key per minute (token bucket: bursts up to the minute's quota, refilled every second);</item>
-/// <item>redirects per client address per minute, the same way;</item>
-/// <item>API requests served at once, below the database pool, the rest queued in arrival order, so that a burst
+/// <item>requests per key per minute (token bucket: bursts up to the minute's quota, refilled steadily);</item>
+/// <item>requests served at once, below the database pool, the rest queued in arrival order, so that a burst
 /// waits its turn or gets 503 and redirects always find a connection.</item>
 /// </list>
-/// A rate limit answers 429 with Retry-After; a full queue 503 with Retry-After.
+/// A rate limit answers 429 with Retry-After; a full queue 503 with Retry-After. The redirect counts its own
+/// limit per client address with a <see cref="Quota"/>, since it runs short-circuited, past the middleware.
 /// </summary>
 internal static class RateLimits
 {
@@ -55,10 +55,12 @@ internal static class RateLimits
         return group;
     }
 
-    /// <summary>The endpoint counts against its client address's quota.</summary>
-    public static RouteHandlerBuilder LimitedPerClient(this RouteHandlerBuilder builder) =>
-        builder.WithMetadata(new PerClient())
-            .ProducesProblems(CommonProblems.TooManyRequests)
+    /// <summary>
+    /// Declares the 429 of a limit the endpoint counts itself (the redirect's, per client address: it runs short-circuited,
+    /// past this middleware).
+    /// </summary>
+    public static RouteHandlerBuilder AnswersTooManyRequests(this RouteHandlerBuilder builder) =>
+        builder.ProducesProblems(CommonProblems.TooManyRequests)
             .WithResponseHeader(StatusCodes.Status429TooManyRequests, "Retry-After", "Seconds until the quota has room again.");
 
     /// <summary>
@@ -85,11 +87,6 @@ internal static class RateLimits
             && context.User.FindFirst(ApiCaller.KeyIdClaim)?.Value is { } keyId)
         {
             return RateLimitPartition.GetTokenBucketLimiter("key:" + keyId, _ => PerMinute(limits.ApiRequestsPerKeyPerMinute));
-        }
-        if (metadata?.GetMetadata<PerClient>() is not null && limits.RedirectsPerClientPerMinute > 0)
-        {
-            return RateLimitPartition.GetTokenBucketLimiter("client:" + ClientNetwork.ClientKey(context),
-                _ => PerMinute(limits.RedirectsPerClientPerMinute));
         }
         return RateLimitPartition.GetNoLimiter("unlimited");
     }
@@ -147,5 +144,4 @@ internal static class RateLimits
 
     private sealed record PerKey;
 
-    private sealed record PerClient;
 }

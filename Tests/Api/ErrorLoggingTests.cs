@@ -25,6 +25,21 @@ public sealed class ErrorLoggingTests : ApiTestBase
     [SetUp]
     public void ForgetEarlierLogs() => App.Logs.Clear();
 
+    [Test]
+    public async Task Visits_stay_out_of_the_default_log_level_while_api_calls_and_visit_errors_do_not()
+    {
+        var code = (await CreateLinkAsync(new { url = "https://example.com/quiet" })).GetProperty("code").GetString();
+        using var visitor = NewClient(key: null);
+        (await visitor.GetAsync($"/{code}")).Dispose();
+        (await visitor.GetAsync("/NoSuchCodeHere")).Dispose();
+        var routes = App.Logs.Requests.Select(e => LogCapture.StringOf(e, "RouteTemplate")).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(routes, Does.Contain("/api/v1/links/"));
+            Assert.That(routes, Does.Not.Contain("/{code}"), "a visit, found or not, is a Debug line by default");
+        });
+    }
+
     [TestCase("POST", "/api/v1/links", "{\"url\":", 400, TestName = "Truncated_json_is_logged_as_a_400_at_information")]
     [TestCase("POST", "/api/v1/links", "{\"url\":\"https://example.com\",\"expiresIn\":1}", 400, TestName = "An_unknown_field_is_logged_as_a_400_at_information")]
     [TestCase("POST", "/api/v1/links", "{\"url\":\"https://example.com\",\"url\":\"https://example.org\"}", 400, TestName = "A_duplicate_field_is_logged_as_a_400_at_information")]
@@ -130,6 +145,32 @@ public sealed class UnhandledExceptionLoggingTests : ApiTestBase
             Assert.That(LogCapture.StatusOf(request), Is.EqualTo(500));
             Assert.That(request.Level, Is.EqualTo(LogEventLevel.Error));
             Assert.That(LogCapture.StringOf(request, "RouteTemplate"), Is.EqualTo("/api/v1/links/{code}/qr"));
+        });
+    }
+}
+
+/// <summary>Visits are logged at the configured level, for an operator who wants a line per click.</summary>
+public sealed class VisitLoggingTests : ApiTestBase
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Serilog:MinimumLevel:Default"] = "Information",
+        ["Shortlink:Telemetry:VisitLogLevel"] = "Information",
+    };
+
+    [Test]
+    public async Task With_visits_at_information_every_visit_is_a_line()
+    {
+        var code = (await CreateLinkAsync(new { url = "https://example.com/loud" })).GetProperty("code").GetString();
+        App.Logs.Clear();
+        using var visitor = NewClient(key: null);
+        (await visitor.GetAsync($"/{code}")).Dispose();
+        (await visitor.GetAsync("/NoSuchCodeHere")).Dispose();
+        var visits = App.Logs.Requests.Where(e => LogCapture.StringOf(e, "RouteTemplate") == "/{code}").ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(visits.Select(LogCapture.StatusOf), Is.EquivalentTo(new[] { 302, 404 }));
+            Assert.That(visits.Select(e => e.Level), Is.All.EqualTo(LogEventLevel.Information));
         });
     }
 }

@@ -65,7 +65,10 @@ public sealed class ServiceProcessTests
     public async Task Logs_are_json_lines_with_trace_ids_and_request_fields_but_no_health_checks()
     {
         var port = Ports.FreeLoopbackPort();
-        await using var service = ServiceProcess.Start(await EnvironmentAsync(port, migrateOnStartup: true));
+        var environment = await EnvironmentAsync(port, migrateOnStartup: true);
+        // Visits are logged at Debug by default; here they are wanted, to see their fields.
+        environment["Shortlink__Telemetry__VisitLogLevel"] = "Information";
+        await using var service = ServiceProcess.Start(environment);
         using var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         TestKeys.Authorize(http, TestKeys.Admin);
         await ServiceProcess.WaitUntilReadyAsync(http, TimeSpan.FromSeconds(60));
@@ -91,6 +94,8 @@ public sealed class ServiceProcessTests
             Assert.That(events.Any(e => e.GetProperty("message").GetString()!.Contains("https://sho.rt/", StringComparison.Ordinal)), Is.True,
                 "the start-up line names the base of short URLs");
             Assert.That(string.Join('\n', service.Output), Does.Not.Contain("secret=1"));
+            Assert.That(service.Output.Where(line => line.Contains("FUSION", StringComparison.Ordinal)), Is.Empty,
+                "the cache library logs every call at Information; appsettings.json keeps it at Warning");
         });
     }
 

@@ -51,7 +51,11 @@ internal static class FollowLink
             .WithResponseHeader(StatusCodes.Status308PermanentRedirect, "Location", TargetHeader)
             .AsRedirect()
             .ProducesHtmlPages(StatusCodes.Status401Unauthorized, StatusCodes.Status404NotFound, StatusCodes.Status410Gone,
-                StatusCodes.Status429TooManyRequests);
+                StatusCodes.Status429TooManyRequests)
+            .LoggedAsVisit()
+            // Past routing, the pipeline is the API's (authentication, its limits, body reading, OpenAPI): a visit
+            // needs none of it.
+            .ShortCircuit();
         endpoints.MapPost($"/{{code:{LinkCodeConstraint.Name}}}", Unlock)
             .WithName("UnlockLink")
             .WithTags("Redirects")
@@ -74,11 +78,11 @@ internal static class FollowLink
             .WithResponseHeader(StatusCodes.Status401Unauthorized, "WWW-Authenticate", $"{PasswordScheme}: the link wants its password.")
             .TakesCodeInPath()
             .ProducesProblems(CommonProblems.ServiceUnavailable, CommonProblems.InternalError)
-            .LimitedPerClient();
+            .AnswersTooManyRequests();
 
     private const string PasswordScheme = "Link-Password";
 
-    public static Task<IResult> Handle(string code, HttpContext context, Visits visits)
+    public static ValueTask<IResult> Handle(string code, HttpContext context, Visits visits)
     {
         var sent = context.Request.Headers[PasswordHeader];
         // Sent twice is never right; a value that is not valid percent-encoding is taken as it is.
@@ -128,23 +132,30 @@ internal sealed class LinkCodeConstraint : IRouteConstraint, IParameterLiteralNo
 
 /// <summary>One visit to a link, from the lookup to the answer; shared by the redirect and the password form.</summary>
 internal sealed class Visits(LinkCache links, Databases databases, ShortDomain domain, DomainBlocklist blocklist, WrongPasswords wrongPasswords,
-    IAntiforgery antiforgery, IOptions<ShortlinkOptions> options, TimeProvider clock)
+    IAntiforgery antiforgery, IOptions<ShortlinkOptions> options, TimeProvider clock) : IDisposable
 {
-    public async Task<IResult> FollowAsync(string code, HttpContext context, string? password, bool afterForm)
+    /// <summary>Per client address, as the visitor's quota: counted here since the redirect runs short-circuited.</summary>
+    private readonly Quota perClient = new(options.Value.RateLimits.RedirectsPerClientPerMinute);
+
+    public async ValueTask<IResult> FollowAsync(string code, HttpContext context, string? password, bool afterForm)
     {
         var ct = context.RequestAborted;
+        if (!perClient.IsOff && perClient.Spend(ClientNetwork.ClientKey(context)) is { } wait)
+        {
+            return RateLimits.TooManyRequests(wait, "The quota for this address is used up; retry after Retry-After seconds.");
+        }
         if (!LinkRules.IsPossibleCode(code))
         {
             return NotFound(context, code);
         }
-        var link = await links.FindAsync(domain.Name, code, ct);
+        var cached = await links.FindAsync(domain.Name, code, ct);
         var now = clock.GetUtcNow().UtcDateTime;
-        if (link is null || link.ValidFrom > now)
+        if (cached is not { Row: var link } || link.ValidFrom > now)
         {
             return NotFound(context, code);
         }
         // Checked on every redirect against the list in memory: blocking a domain stops its links at once, keeping them.
-        if (blocklist.Covering(link.Url) is not null)
+        if (blocklist.Covers(cached.TargetHost, cached.TargetIsAddress))
         {
             return Gone(context, LinkProblems.LinkBlocked, $"The link '{code}' leads to a site that is blocked on this service.");
         }
@@ -163,20 +174,13 @@ internal sealed class Visits(LinkCache links, Databases databases, ShortDomain d
         var location = link.ForwardQuery ? QueryStringMerge.Merge(link.Url, context.Request.QueryString.Value) : link.Url;
         // Whoever gave the password may follow the link; no cache may hand the redirect to anyone else.
         context.Response.Headers.CacheControl = link.PasswordHash is null ? CacheControl(link, options.Value.Redirects, now) : "private, no-store";
-        ShortlinkMetrics.Redirected(link.RedirectType);
-        if (afterForm)
-        {
-            // 303, whatever the link's type: a 307 or 308 would make the browser post the password on to the target.
-            context.Response.Headers.Location = location;
-            return TypedResults.StatusCode(StatusCodes.Status303SeeOther);
-        }
-        return link.RedirectType switch
-        {
-            StatusCodes.Status301MovedPermanently => TypedResults.Redirect(location, permanent: true),
-            StatusCodes.Status307TemporaryRedirect => TypedResults.Redirect(location, preserveMethod: true),
-            StatusCodes.Status308PermanentRedirect => TypedResults.Redirect(location, permanent: true, preserveMethod: true),
-            _ => TypedResults.Redirect(location),
-        };
+        // 303 after the form, whatever the link's type: a 307 or 308 would make the browser post the password on to the target.
+        var status = afterForm ? StatusCodes.Status303SeeOther : link.RedirectType;
+        ShortlinkMetrics.Redirected(status);
+        // Written here rather than through a redirect result, which would look up a logger for every visit.
+        context.Response.StatusCode = status;
+        context.Response.Headers.Location = location;
+        return Results.Empty;
     }
 
     /// <summary>
@@ -283,6 +287,8 @@ internal sealed class Visits(LinkCache links, Databases databases, ShortDomain d
     /// A 404 or 410 is a page for a browser and problem+json for anyone else, so it varies by Accept; and
     /// no cache may keep it, because a link created or changed a moment later must redirect at once.
     /// </summary>
+    public void Dispose() => perClient.Dispose();
+
     internal static void NeverCache(HttpResponse response)
     {
         response.Headers.Vary = "Accept";
