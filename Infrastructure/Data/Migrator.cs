@@ -19,7 +19,11 @@ internal sealed class Migrator(MySqlDataSource dataSource, ILogger<Migrator> log
 
     public async Task MigrateAsync(CancellationToken ct)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        // On a connection outside the pool: pooled sessions are not reset between uses (see WithRequiredSettings),
+        // and whatever Evolve leaves in its session (its lock, settings) must not reach a request.
+        await using var connection = new MySqlConnection(
+            new MySqlConnectionStringBuilder(dataSource.ConnectionString) { Pooling = false }.ConnectionString);
+        await connection.OpenAsync(ct);
         var evolve = new Evolve(connection, message => logger.LogInformation("{MigrationMessage}", message), DBMS.MySQL)
         {
             EmbeddedResourceAssemblies = [typeof(Migrator).Assembly],

@@ -8,6 +8,20 @@ namespace Shortlink.Tests.Api;
 
 public sealed class HealthAndErrorsTests : ApiTestBase
 {
+    /// <summary>AddProblemDetails puts the framework's source-generated context first; a flood of 404s costs no reflection.</summary>
+    [Test]
+    public void Problem_bodies_are_written_from_source_generated_metadata()
+    {
+        var json = App.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value;
+        Assert.Multiple(() =>
+        {
+            Assert.That(json.SerializerOptions.GetTypeInfo(typeof(Microsoft.AspNetCore.Mvc.ProblemDetails)).OriginatingResolver,
+                Is.InstanceOf<System.Text.Json.Serialization.JsonSerializerContext>());
+            Assert.That(json.SerializerOptions.GetTypeInfo(typeof(Microsoft.AspNetCore.Http.HttpValidationProblemDetails)).OriginatingResolver,
+                Is.InstanceOf<System.Text.Json.Serialization.JsonSerializerContext>());
+        });
+    }
+
     [Test]
     public async Task Live_and_ready_answer_200_on_a_migrated_database()
     {
