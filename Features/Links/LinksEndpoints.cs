@@ -53,6 +53,8 @@ internal static class LinksEndpoints
         services.AddSingleton(_ => new GetLinkQrCode.Images());
         services.AddSingleton<LinkTargets>();
         services.AddSingleton<LinkCache>();
+        services.AddSingleton<VisitCounters>();
+        services.AddHostedService(provider => provider.GetRequiredService<VisitCounters>());
         services.AddSingleton(provider => CreateCursor(
             provider.GetRequiredService<IOptions<ShortlinkOptions>>().Value,
             provider.GetRequiredService<ILogger<LinkCursor>>()));

@@ -178,8 +178,24 @@ internal sealed class CacheKeys(IOptions<ShortlinkOptions> options)
 {
     private readonly string links = options.Value.Redis.Prefix + ":link:";
     private readonly string keys = options.Value.Redis.Prefix + ":key:";
+    private readonly string visits = options.Value.Redis.Prefix + ":visits:";
 
     public string Link(string domain, string code) => string.Concat(links, domain, ":", code);
+
+    /// <summary>A link's visit counter: not a cache entry (no expiry, never evicted by volatile-lru), kept until the link is deleted.</summary>
+    public string VisitCounter(string domain, string code) => string.Concat(visits, domain, ":", code);
+
+    public string VisitCounterPattern => visits + "*";
+
+    /// <summary>The (domain, code) of a visit counter's key, or null for any other key.</summary>
+    public (string Domain, string Code)? ParseVisitCounter(string key)
+    {
+        if (!key.StartsWith(visits, StringComparison.Ordinal) || key.LastIndexOf(':') is var colon && colon <= visits.Length)
+        {
+            return null;
+        }
+        return (key[visits.Length..colon], key[(colon + 1)..]);
+    }
 
     public string ApiKey(byte[] keyHash) => keys + Convert.ToHexString(keyHash);
 }

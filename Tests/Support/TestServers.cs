@@ -80,10 +80,18 @@ internal sealed class DisposableRedis : IAsyncDisposable
     private RedisContainer? container;
     private Process? process;
 
+    private bool running;
+
     public string Configuration => $"127.0.0.1:{port}";
 
+    /// <summary>Starts it, unless it runs already.</summary>
     public async Task StartAsync()
     {
+        if (running)
+        {
+            return;
+        }
+        running = true;
         if (TestServers.Mode == "local")
         {
             process = Process.Start(new ProcessStartInfo("redis-server",
@@ -101,6 +109,7 @@ internal sealed class DisposableRedis : IAsyncDisposable
 
     public async Task StopAsync()
     {
+        running = false;
         if (process is not null)
         {
             process.Kill();

@@ -20,8 +20,8 @@ internal static class DeleteLink
             .TakesCodeInPath(parentAnswersOtherMethods: true);
 
     public static async Task<Results<NoContent, ProblemHttpResult>> Handle(
-        string code, ClaimsPrincipal user, Databases databases, LinkCache cache, ShortDomain domain, TimeProvider clock,
-        CancellationToken ct)
+        string code, ClaimsPrincipal user, Databases databases, LinkCache cache, VisitCounters counters, ShortDomain domain,
+        TimeProvider clock, CancellationToken ct)
     {
         // The row stays as a tombstone: its unique (domain, code) key is what keeps the code retired.
         const string sql = """
@@ -42,6 +42,7 @@ internal static class DeleteLink
             return LinkProblems.NotFound(code);
         }
         await cache.ForgetAsync(domain.Name, code);
+        await counters.ForgetAsync(domain.Name, code);
         return TypedResults.NoContent();
     }
 }

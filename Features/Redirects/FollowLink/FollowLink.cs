@@ -1,12 +1,10 @@
 using System.Net;
-using Dapper;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Routing.Matching;
 using Microsoft.Extensions.Options;
 using Shortlink.Features.Blocklist;
 using Shortlink.Features.Links;
 using Shortlink.Infrastructure;
-using Shortlink.Infrastructure.Data;
 using Shortlink.Infrastructure.Telemetry;
 using Shortlink.Infrastructure.Web;
 
@@ -131,7 +129,7 @@ internal sealed class LinkCodeConstraint : IRouteConstraint, IParameterLiteralNo
 }
 
 /// <summary>One visit to a link, from the lookup to the answer; shared by the redirect and the password form.</summary>
-internal sealed class Visits(LinkCache links, Databases databases, ShortDomain domain, DomainBlocklist blocklist, WrongPasswords wrongPasswords,
+internal sealed class Visits(LinkCache links, VisitCounters counters, ShortDomain domain, DomainBlocklist blocklist, WrongPasswords wrongPasswords,
     IAntiforgery antiforgery, IOptions<ShortlinkOptions> options, TimeProvider clock) : IDisposable
 {
     /// <summary>Per client address, as the visitor's quota: counted here since the redirect runs short-circuited.</summary>
@@ -167,7 +165,7 @@ internal sealed class Visits(LinkCache links, Databases databases, ShortDomain d
         {
             return refusal;
         }
-        if (link.MaxVisits is not null && !await TryUseVisitAsync(link, HttpMethods.IsHead(context.Request.Method), ct))
+        if (link.MaxVisits is not null && !await counters.TryUseAsync(link, HttpMethods.IsHead(context.Request.Method), ct))
         {
             return Gone(context, LinkProblems.VisitLimitReached, $"The link '{code}' has been visited as often as it allows.");
         }
@@ -228,23 +226,6 @@ internal sealed class Visits(LinkCache links, Databases databases, ShortDomain d
             <input id="password" name="password" type="password" required autofocus autocomplete="off" maxlength="{LinkPasswords.MaxLength}">
             <button type="submit">Continue</button></form>
             """);
-    }
-
-    /// <summary>
-    /// Counts the visit against the limit in one conditional update, so concurrent visitors can
-    /// never go past it. HEAD requests only look, at the stored count: a cached link's count is not kept current.
-    /// </summary>
-    private async Task<bool> TryUseVisitAsync(LinkRow link, bool onlyLook, CancellationToken ct)
-    {
-        const string use = """
-            UPDATE links SET visit_count = visit_count + 1
-            WHERE id = @Id AND deleted_at IS NULL AND visit_count < max_visits
-            """;
-        const string look = "SELECT COUNT(*) FROM links WHERE id = @Id AND deleted_at IS NULL AND visit_count < max_visits";
-        await using var connection = await databases.OpenForCodeAsync(link.Code, ct);
-        return onlyLook
-            ? await connection.ExecuteScalarAsync<long>(new CommandDefinition(look, new { link.Id }, cancellationToken: ct)) == 1
-            : await connection.ExecuteAsync(new CommandDefinition(use, new { link.Id }, cancellationToken: ct)) == 1;
     }
 
     /// <summary>
