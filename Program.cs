@@ -51,9 +51,11 @@ app.UseTrustedForwardedHeaders();
 app.UseSecurityHeaders();
 app.UseRequestLogging();
 app.UseExceptionHandler();
-app.UseProblemStatusPages();
 // Routing here, not first: the redirect is short-circuited from this point, so everything below is the API's.
+// Status pages come after it: the redirect writes its own error bodies, and in .NET 10 the middleware costs
+// every request it wraps a dictionary in HttpContext.Items.
 app.UseRouting();
+app.UseProblemStatusPages();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseNetworkRestrictions();

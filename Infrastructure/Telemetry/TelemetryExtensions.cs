@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using Serilog;
+using Serilog.Core;
 using Serilog.Events;
 using Serilog.Templates;
 
@@ -49,8 +50,11 @@ internal static class TelemetryExtensions
     public static IApplicationBuilder UseRequestLogging(this IApplicationBuilder app)
     {
         var visitLevel = app.ApplicationServices.GetRequiredService<IOptions<ShortlinkOptions>>().Value.Telemetry.VisitLogLevel;
+        // Given once: left unset, the middleware would ask the static logger for a contextual one on every request.
+        var requestLogger = app.ApplicationServices.GetRequiredService<Serilog.ILogger>().ForContext(Constants.SourceContextPropertyName, "Serilog.AspNetCore.RequestLoggingMiddleware");
         return app.UseSerilogRequestLogging(options =>
         {
+            options.Logger = requestLogger;
             options.MessageTemplate = "HTTP {RequestMethod} {RouteTemplate} responded {StatusCode} in {Elapsed:0.000} ms";
             options.EnrichDiagnosticContext = (diagnostics, http) =>
             {

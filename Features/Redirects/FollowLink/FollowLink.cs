@@ -30,7 +30,10 @@ internal static class FollowLink
 
     public static void Map(IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapMethods("/{code}", [HttpMethods.Get, HttpMethods.Head], Handle)
+        // Visits is a singleton handed to the handler here: a parameter from services would open a request scope
+        // for every visit.
+        var visits = endpoints.ServiceProvider.GetRequiredService<Visits>();
+        endpoints.MapMethods("/{code}", [HttpMethods.Get, HttpMethods.Head], (string code, HttpContext context) => Handle(code, context, visits))
             .WithName("FollowLink")
             .WithTags("Redirects")
             .WithSummary("Redirect a visitor to the link's target")

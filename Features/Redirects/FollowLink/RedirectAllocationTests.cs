@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using NUnit.Framework;
@@ -6,18 +9,27 @@ using Shortlink.Tests.Support;
 namespace Shortlink.Features.Redirects;
 
 /// <summary>
-/// The cached redirect's allocation budget: bytes allocated per visit by the handler and its answer, measured on
-/// the thread that runs them (a hit completes synchronously). A change that allocates more per click fails here,
-/// in CI, rather than in a benchmark nobody ran.
+/// The cached redirect's allocation budgets: bytes allocated per visit by the handler and its answer, measured on
+/// the thread that runs them (a hit completes synchronously), and by the whole server (Kestrel, hosting, every
+/// middleware) for a visit over a socket. A change that allocates more per click fails here, in CI, rather than
+/// in a benchmark nobody ran.
 /// </summary>
 public sealed class RedirectAllocationTests : ApiTestBase
 {
     /// <summary>
-    /// Measured at 432 bytes when set (it was 1,496 before the redirect stopped going through a redirect result, the
-    /// counter through a measurement and the key through a second prefix); the margin absorbs runtime updates, not a
-    /// new allocation per visit.
+    /// Measured at 392 bytes (1,496 before the redirect stopped going through a redirect result, the counter through
+    /// a measurement and the key through a second prefix; 432 before the cache's factory closure moved to the miss
+    /// path); the margin absorbs runtime updates, not a new allocation per visit.
     /// </summary>
-    private const long BudgetBytes = 600;
+    private const long BudgetBytes = 500;
+
+    /// <summary>
+    /// Measured at 1,600 bytes, most of them the framework's own per-request objects (its activity and trace id,
+    /// log scopes, route values, the request log's collector). It was 2,280 while the redirect still went through
+    /// the status-page middleware (a dictionary in HttpContext.Items per request in .NET 10) and a request scope for
+    /// its services, and the security headers and request log allocated a closure and a logger per request.
+    /// </summary>
+    private const long PipelineBudgetBytes = 1_900;
 
     [Test]
     public async Task A_cached_redirect_allocates_within_its_budget()
@@ -48,6 +60,54 @@ public sealed class RedirectAllocationTests : ApiTestBase
         {
             Assert.That(context.Response.StatusCode, Is.EqualTo(StatusCodes.Status302Found));
             Assert.That(perVisit, Is.LessThanOrEqualTo(BudgetBytes));
+        });
+    }
+
+    /// <summary>
+    /// The server's allocations for a visit, counted process-wide around visits sent one at a time over one
+    /// keep-alive socket; the client side reuses its buffers, so what is counted is the server's. Tests do not
+    /// run in parallel, so nothing else of note allocates meanwhile.
+    /// </summary>
+    [Test]
+    public async Task A_cached_redirect_through_the_whole_server_allocates_within_its_budget()
+    {
+        var code = (await CreateLinkAsync(new { url = "https://example.com/allocation?x=1" })).GetProperty("code").GetString()!;
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, Http.BaseAddress!.Port));
+        var request = Encoding.ASCII.GetBytes($"GET /{code} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        var answer = new byte[16 * 1024];
+        const int warmUp = 500, visitsMeasured = 3000;
+        var found = 0;
+        long before = 0;
+        for (var i = 0; i < warmUp + visitsMeasured; i++)
+        {
+            if (i == warmUp)
+            {
+                before = GC.GetTotalAllocatedBytes(precise: true);
+            }
+            await socket.SendAsync(request.AsMemory(), SocketFlags.None);
+            var length = 0;
+            do
+            {
+                var read = await socket.ReceiveAsync(answer.AsMemory(length), SocketFlags.None);
+                if (read == 0)
+                {
+                    Assert.Fail("the server closed the connection");
+                }
+                length += read;
+            }
+            while (answer.AsSpan(0, length).IndexOf("\r\n\r\n"u8) < 0);
+            if (answer.AsSpan(0, length).StartsWith("HTTP/1.1 302 "u8))
+            {
+                found++;
+            }
+        }
+        var perVisit = (GC.GetTotalAllocatedBytes(precise: true) - before) / visitsMeasured;
+        TestContext.Out.WriteLine($"{perVisit} bytes per cached redirect through the server");
+        Assert.Multiple(() =>
+        {
+            Assert.That(found, Is.EqualTo(warmUp + visitsMeasured), "every visit answered 302 with no body");
+            Assert.That(perVisit, Is.LessThanOrEqualTo(PipelineBudgetBytes));
         });
     }
 }
