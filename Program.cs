@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using Shortlink.Features.Analytics;
 using Shortlink.Features.Blocklist;
 using Shortlink.Features.Keys;
 using Shortlink.Features.Links;
@@ -33,6 +34,7 @@ builder.Services.AddLinks();
 builder.Services.AddKeys();
 builder.Services.AddBlocklist();
 builder.Services.AddRedirects();
+builder.Services.AddAnalytics();
 
 var app = builder.Build();
 

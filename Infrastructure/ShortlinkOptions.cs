@@ -42,6 +42,9 @@ internal sealed class ShortlinkOptions : IValidatableObject
     [Required]
     public TelemetryOptions Telemetry { get; set; } = new();
 
+    [Required, ValidateObjectMembers]
+    public VisitOptions Visits { get; set; } = new();
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         // The API's permits are taken from the same pool as the redirect's lookups: with at least as many
@@ -244,4 +247,34 @@ internal sealed class TelemetryOptions
     /// default level, where it would cost more than the redirect; Information logs every visit.
     /// </summary>
     public Serilog.Events.LogEventLevel VisitLogLevel { get; set; } = Serilog.Events.LogEventLevel.Debug;
+}
+
+/// <summary>The visit pipeline: from the redirect through a bounded buffer to the batch writer.</summary>
+internal sealed class VisitOptions
+{
+    /// <summary>False records no visits at all (no analytics); redirects and visit limits work as before.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Visits held between the redirect and the writer; beyond it visits are dropped and counted (60 s at 5,000/s).</summary>
+    [Range(1_000, 10_000_000)]
+    public int BufferCapacity { get; set; } = 300_000;
+
+    /// <summary>Visits written per transaction at most.</summary>
+    [Range(1, 5_000)]
+    public int BatchSize { get; set; } = 1_000;
+
+    /// <summary>How long a stopping instance may take to write the visits it holds; what is left is counted as dropped.</summary>
+    [Range(0, 300)]
+    public int ShutdownSeconds { get; set; } = 10;
+
+    /// <summary>Where this instance runs (e.g. eu-west-1), stored with each visit it records.</summary>
+    [RegularExpression("^[A-Za-z0-9._-]{0,32}$")]
+    public string Region { get; set; } = "";
+
+    /// <summary>
+    /// A header in which a trusted edge names the visitor's country (CloudFront-Viewer-Country, CF-IPCountry);
+    /// read only from requests that came through Network:TrustedProxies. Empty: no country.
+    /// </summary>
+    [RegularExpression("^[A-Za-z0-9-]{0,64}$")]
+    public string CountryHeader { get; set; } = "";
 }

@@ -37,10 +37,35 @@ internal static class ClientNetwork
     /// Reads X-Forwarded-For from trusted proxies only. Without any, the middleware stays out: it would
     /// take empty lists to mean "trust every proxy".
     /// </summary>
-    public static IApplicationBuilder UseTrustedForwardedHeaders(this IApplicationBuilder app) =>
-        app.ApplicationServices.GetRequiredService<IOptions<ShortlinkOptions>>().Value.Network.TrustedProxies.Length > 0
-            ? app.UseForwardedHeaders()
-            : app;
+    public static IApplicationBuilder UseTrustedForwardedHeaders(this IApplicationBuilder app)
+    {
+        var trusted = app.ApplicationServices.GetRequiredService<IOptions<ShortlinkOptions>>().Value.Network.TrustedProxies
+            .Select(System.Net.IPNetwork.Parse).ToArray();
+        if (trusted.Length == 0)
+        {
+            return app;
+        }
+        // Noted before the forwarded headers replace the connection's address with the client's.
+        app.Use((context, next) =>
+        {
+            if (context.Connection.RemoteIpAddress is { } peer && Array.Exists(trusted, network => network.Contains(Unmapped(peer))))
+            {
+                context.Features.Set(ViaTrustedProxy.Instance);
+            }
+            return next(context);
+        });
+        return app.UseForwardedHeaders();
+    }
+
+    /// <summary>True when the request reached the service through one of the trusted proxies, so its edge headers may be believed.</summary>
+    public static bool CameThroughTrustedProxy(HttpContext context) => context.Features.Get<ViaTrustedProxy>() is not null;
+
+    private static IPAddress Unmapped(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+
+    private sealed class ViaTrustedProxy
+    {
+        public static readonly ViaTrustedProxy Instance = new();
+    }
 
     /// <summary>
     /// The key a client's limits are counted under: its address, or for IPv6 its /64 (one subscriber's

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Routing.Matching;
 using Microsoft.Extensions.Options;
+using Shortlink.Features.Analytics;
 using Shortlink.Features.Blocklist;
 using Shortlink.Features.Links;
 using Shortlink.Infrastructure;
@@ -133,7 +134,7 @@ internal sealed class LinkCodeConstraint : IRouteConstraint, IParameterLiteralNo
 
 /// <summary>One visit to a link, from the lookup to the answer; shared by the redirect and the password form.</summary>
 internal sealed class Visits(LinkCache links, VisitCounters counters, ShortDomain domain, DomainBlocklist blocklist, WrongPasswords wrongPasswords,
-    IAntiforgery antiforgery, IOptions<ShortlinkOptions> options, TimeProvider clock) : IDisposable
+    VisitRecorder recorder, IAntiforgery antiforgery, IOptions<ShortlinkOptions> options, TimeProvider clock) : IDisposable
 {
     /// <summary>Per client address, as the visitor's quota: counted here since the redirect runs short-circuited.</summary>
     private readonly Quota perClient = new(options.Value.RateLimits.RedirectsPerClientPerMinute);
@@ -178,6 +179,10 @@ internal sealed class Visits(LinkCache links, VisitCounters counters, ShortDomai
         // 303 after the form, whatever the link's type: a 307 or 308 would make the browser post the password on to the target.
         var status = afterForm ? StatusCodes.Status303SeeOther : link.RedirectType;
         ShortlinkMetrics.Redirected(status);
+        if (!HttpMethods.IsHead(context.Request.Method))
+        {
+            recorder.Record(context, link, now);
+        }
         // Written here rather than through a redirect result, which would look up a logger for every visit.
         context.Response.StatusCode = status;
         context.Response.Headers.Location = location;
@@ -267,12 +272,12 @@ internal sealed class Visits(LinkCache links, VisitCounters counters, ShortDomai
             : Problems.Of(type, detail);
     }
 
+    public void Dispose() => perClient.Dispose();
+
     /// <summary>
     /// A 404 or 410 is a page for a browser and problem+json for anyone else, so it varies by Accept; and
     /// no cache may keep it, because a link created or changed a moment later must redirect at once.
     /// </summary>
-    public void Dispose() => perClient.Dispose();
-
     internal static void NeverCache(HttpResponse response)
     {
         response.Headers.Vary = "Accept";

@@ -157,7 +157,8 @@ public sealed class FollowLinkApiTests : ApiTestBase
     [Test]
     public async Task A_possible_code_is_looked_up_once()
     {
-        using var commands = new DatabaseCommands(ConnectionString);
+        // Only the lookups: the visit writer may be writing the fixture's earlier visits meanwhile.
+        using var commands = new DatabaseCommands(ConnectionString, containing: "FROM links");
         using var response = await Http.GetAsync("/PossibleButUnknown");
         Assert.Multiple(() =>
         {

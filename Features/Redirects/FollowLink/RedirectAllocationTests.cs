@@ -9,27 +9,19 @@ using Shortlink.Tests.Support;
 namespace Shortlink.Features.Redirects;
 
 /// <summary>
-/// The cached redirect's allocation budgets: bytes allocated per visit by the handler and its answer, measured on
-/// the thread that runs them (a hit completes synchronously), and by the whole server (Kestrel, hosting, every
-/// middleware) for a visit over a socket. A change that allocates more per click fails here, in CI, rather than
-/// in a benchmark nobody ran.
+/// The cached redirect's allocation budget: bytes allocated per visit by the handler and its answer (the visit's
+/// event included), measured on the thread that runs them (a hit completes synchronously). A change that allocates
+/// more per click fails here, in CI, rather than in a benchmark nobody ran.
 /// </summary>
 public sealed class RedirectAllocationTests : ApiTestBase
 {
     /// <summary>
-    /// Measured at 392 bytes (1,496 before the redirect stopped going through a redirect result, the counter through
+    /// Measured at 392 bytes, the visit's event included (a struct in the visit buffer: nothing per visit once the buffer
+    /// has grown to its working size); 1,496 before the redirect stopped going through a redirect result, the counter through
     /// a measurement and the key through a second prefix; 432 before the cache's factory closure moved to the miss
     /// path); the margin absorbs runtime updates, not a new allocation per visit.
     /// </summary>
     private const long BudgetBytes = 500;
-
-    /// <summary>
-    /// Measured at 1,600 bytes, most of them the framework's own per-request objects (its activity and trace id,
-    /// log scopes, route values, the request log's collector). It was 2,280 while the redirect still went through
-    /// the status-page middleware (a dictionary in HttpContext.Items per request in .NET 10) and a request scope for
-    /// its services, and the security headers and request log allocated a closure and a logger per request.
-    /// </summary>
-    private const long PipelineBudgetBytes = 1_900;
 
     [Test]
     public async Task A_cached_redirect_allocates_within_its_budget()
@@ -43,11 +35,15 @@ public sealed class RedirectAllocationTests : ApiTestBase
             var result = await visits.FollowAsync(code, context, password: null, afterForm: false);
             await result.ExecuteAsync(context);
         }
-        for (var i = 0; i < 200; i++)
+        const int visitsMeasured = 2000;
+        // The warm-up also grows the visit buffer to the backlog a burst like the measured one leaves while the writer
+        // catches up, so that what is measured is the steady state, not the buffer's growth.
+        for (var i = 0; i < 2 * visitsMeasured; i++)
         {
             await VisitAsync();
         }
-        const int visitsMeasured = 2000;
+        var recorder = App.Services.GetRequiredService<Analytics.VisitRecorder>();
+        await Eventually.TrueAsync(() => Task.FromResult(recorder.Reader.Count == 0), TimeSpan.FromSeconds(30));
         var before = GC.GetAllocatedBytesForCurrentThread();
         for (var i = 0; i < visitsMeasured; i++)
         {
@@ -62,6 +58,24 @@ public sealed class RedirectAllocationTests : ApiTestBase
             Assert.That(perVisit, Is.LessThanOrEqualTo(BudgetBytes));
         });
     }
+}
+
+/// <summary>
+/// The whole server's allocations for a cached redirect (Kestrel, hosting, every middleware), counted process-wide.
+/// Visits are not recorded here: the visit writer's batches would be counted too, and the event the redirect hands
+/// over is in the handler's budget above.
+/// </summary>
+public sealed class RedirectPipelineAllocationTests : ApiTestBase
+{
+    /// <summary>
+    /// Measured at 1,600 bytes, most of them the framework's own per-request objects (its activity and trace id,
+    /// log scopes, route values, the request log's collector). It was 2,280 while the redirect still went through
+    /// the status-page middleware (a dictionary in HttpContext.Items per request in .NET 10) and a request scope for
+    /// its services, and the security headers and request log allocated a closure and a logger per request.
+    /// </summary>
+    private const long PipelineBudgetBytes = 1_900;
+
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Shortlink:Visits:Enabled"] = "false" };
 
     /// <summary>
     /// The server's allocations for a visit, counted process-wide around visits sent one at a time over one

@@ -1,0 +1,76 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using MySqlConnector;
+using NUnit.Framework;
+using Shortlink.Tests.Support;
+
+namespace Shortlink.Features.Analytics;
+
+/// <summary>What happens to visits the writer cannot take at once: a full buffer drops and counts them, a stopping instance writes them.</summary>
+public sealed partial class VisitBufferApiTests : ApiTestBase
+{
+    private async Task<string> NewCodeAsync(string url) => (await CreateLinkAsync(new { url })).GetProperty("code").GetString()!;
+
+    private Task<long> VisitsOfAsync(string code) => QueryScalarAsync<long>(
+        "SELECT COUNT(*) FROM visits v JOIN links l ON l.id = v.link_id WHERE l.code = @code", new { code });
+
+    [Test]
+    public async Task A_full_buffer_drops_visits_counts_each_one_and_logs_the_burst_once()
+    {
+        var settings = new Dictionary<string, string?>(ServiceSettings)
+        {
+            ["Shortlink:Visits:BufferCapacity"] = "1000",
+            ["Shortlink:Visits:BatchSize"] = "100",
+        };
+        await using var app = new ShortlinkApp(ConnectionString, settings);
+        using var visitor = app.CreateClient(new() { AllowAutoRedirect = false });
+        var code = await NewCodeAsync("https://example.com/flood");
+        const int sent = 1_500;
+        // The writer's first batch waits on the lock, and the buffer behind it fills up.
+        await using (var locker = new MySqlConnection(ConnectionString))
+        {
+            await locker.OpenAsync();
+            await using (var command = new MySqlCommand("LOCK TABLES visits WRITE", locker))
+            {
+                await command.ExecuteNonQueryAsync();
+            }
+            for (var i = 0; i < sent; i++)
+            {
+                using var response = await visitor.GetAsync($"/{code}");
+                Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Found), "a full buffer never slows or fails the redirect");
+            }
+            await using var unlock = new MySqlCommand("UNLOCK TABLES", locker);
+            await unlock.ExecuteNonQueryAsync();
+        }
+        var dropped = await DroppedAsync(visitor, "buffer-full");
+        Assert.That(dropped, Is.InRange(sent - 1_000 - 100, sent - 1_000 - 1), "the buffer's 1,000 and the writer's one batch are kept");
+        await Eventually.TrueAsync(async () => await VisitsOfAsync(code) == sent - dropped, TimeSpan.FromSeconds(20));
+        var burst = app.Logs.Events.Count(e => e.RenderMessage().StartsWith("Visits are being dropped", StringComparison.Ordinal));
+        Assert.That(burst, Is.EqualTo(1), "one line for the burst, not one per visit");
+    }
+
+    [Test]
+    public async Task A_stopping_instance_writes_the_visits_it_holds()
+    {
+        var code = await NewCodeAsync("https://example.com/until-the-end");
+        const int sent = 3_000;
+        var app = new ShortlinkApp(ConnectionString, ServiceSettings);
+        await using (app)
+        {
+            using var visitor = app.CreateClient(new() { AllowAutoRedirect = false });
+            await Parallel.ForEachAsync(Enumerable.Range(0, sent), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (_, ct) =>
+            {
+                using var response = await visitor.GetAsync($"/{code}", ct);
+                Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Found));
+            });
+        }
+        Assert.That(await VisitsOfAsync(code), Is.EqualTo(sent), "stopped at once after the last visit, and nothing was lost");
+    }
+
+    private static async Task<long> DroppedAsync(HttpClient client, string reason)
+    {
+        var metrics = await client.GetStringAsync("/metrics");
+        var match = Regex.Match(metrics, $@"^shortlink_visits_dropped_total\{{[^}}]*reason=""{reason}""[^}}]*\}} (\d+)", RegexOptions.Multiline);
+        return match.Success ? long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+    }
+}

@@ -1,0 +1,263 @@
+using System.Buffers.Binary;
+using System.Diagnostics.Metrics;
+using Dapper;
+using Microsoft.Extensions.Options;
+using MySqlConnector;
+using Shortlink.Infrastructure;
+using Shortlink.Infrastructure.Data;
+using Shortlink.Infrastructure.Telemetry;
+
+namespace Shortlink.Features.Analytics;
+
+/// <summary>
+/// Drains the visit buffer in batches and writes each batch in one transaction: the raw visits, the visitors new on
+/// their day, and the hourly rollups the stats read. A visit already stored (the same visitId, as after a
+/// redelivery) is skipped inside that transaction, so the raw row and its rollup increments are written together
+/// or not at all, and nothing is counted twice. While the database is away the batch is retried with backoff and
+/// the buffer takes the visits meanwhile; at shutdown the writer has <see cref="VisitOptions.ShutdownSeconds"/> to
+/// write what it holds, and counts the rest as dropped.
+/// </summary>
+internal sealed class VisitWriter : BackgroundService
+{
+    private const int DuplicateKey = 1062;
+    private const int Deadlock = 1213;
+    private const int LockWaitTimeout = 1205;
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
+
+    private readonly VisitRecorder recorder;
+    private readonly UserAgents userAgents;
+    private readonly Databases databases;
+    private readonly VisitOptions options;
+    private readonly Outages outages;
+    private readonly ILogger<VisitWriter> logger;
+    private readonly Counter<long> recorded;
+
+    public VisitWriter(VisitRecorder recorder, UserAgents userAgents, Databases databases, IOptions<ShortlinkOptions> options,
+        Outages outages, IMeterFactory meters, ILogger<VisitWriter> logger)
+    {
+        this.recorder = recorder;
+        this.userAgents = userAgents;
+        this.databases = databases;
+        this.options = options.Value.Visits;
+        this.outages = outages;
+        this.logger = logger;
+        recorded = meters.Create(ShortlinkMetrics.MeterName).CreateCounter<long>("shortlink.visits.recorded", "{visit}",
+            "Visits written to the database with their rollups");
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!options.Enabled)
+        {
+            return;
+        }
+        var batch = new List<VisitEvent>(options.BatchSize);
+        var reader = recorder.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(stoppingToken))
+            {
+                Fill(batch);
+                await WriteWithRetriesAsync(batch, stoppingToken);
+                batch.Clear();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            await DrainAsync(batch);
+        }
+    }
+
+    /// <summary>What the buffer holds when the service stops, written within the shutdown time; the rest is counted as dropped.</summary>
+    private async Task DrainAsync(List<VisitEvent> batch)
+    {
+        recorder.Complete();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(options.ShutdownSeconds));
+        try
+        {
+            do
+            {
+                Fill(batch);
+                await WriteWithRetriesAsync(batch, deadline.Token);
+                batch.Clear();
+            }
+            while (recorder.Reader.Count > 0);
+        }
+        catch (OperationCanceledException)
+        {
+            var left = batch.Count + recorder.Reader.Count;
+            recorder.Dropped(left, "shutdown");
+            logger.LogWarning("{Visits} visits could not be written within {Seconds} s of shutting down and were dropped", left,
+                options.ShutdownSeconds);
+        }
+    }
+
+    private void Fill(List<VisitEvent> batch)
+    {
+        while (batch.Count < options.BatchSize && recorder.Reader.TryRead(out var visit))
+        {
+            batch.Add(visit);
+        }
+    }
+
+    private async Task WriteWithRetriesAsync(List<VisitEvent> batch, CancellationToken ct)
+    {
+        if (batch.Count == 0)
+        {
+            return;
+        }
+        var backoff = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                recorded.Add(await WriteAsync(batch, ct));
+                return;
+            }
+            catch (MySqlException exception) when (exception.ErrorCode is (MySqlErrorCode)DuplicateKey or (MySqlErrorCode)Deadlock
+                                                   or (MySqlErrorCode)LockWaitTimeout && !ct.IsCancellationRequested)
+            {
+                // Another writer stored one of these visits or visitors a moment ago: the next attempt sees it and skips it.
+            }
+            catch (Exception exception) when (DatabaseFailures.IsUnavailable(exception) && !ct.IsCancellationRequested)
+            {
+                // Logged once for the whole service by Outages; the buffer holds the visits meanwhile.
+                outages.Database.Failed(exception);
+            }
+            // Real time, not the service's clock: this paces retries, it reads no date.
+            await Task.Delay(backoff, ct);
+            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+        }
+    }
+
+    /// <returns>How many of the batch's visits were new (the rest had been written before).</returns>
+    private async Task<int> WriteAsync(List<VisitEvent> batch, CancellationToken ct)
+    {
+        await using var connection = await databases.OpenForCodeAsync(batch[0].Code, ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        var stored = (await connection.QueryAsync<Guid>(new CommandDefinition("SELECT id FROM visits WHERE id IN @ids",
+            new { ids = batch.Select(visit => visit.VisitId) }, transaction, cancellationToken: ct))).ToHashSet();
+        var fresh = batch.Where(visit => !stored.Contains(visit.VisitId)).OrderBy(visit => visit.OccurredAt).ToList();
+        if (fresh.Count == 0)
+        {
+            return 0;
+        }
+        var classes = fresh.Select(visit => userAgents.Classify(visit.UserAgent)).ToList();
+        await InsertVisitsAsync(connection, transaction, fresh, classes, ct);
+        var newVisitors = await InsertNewVisitorsAsync(connection, transaction, fresh, ct);
+        await AddToRollupsAsync(connection, transaction, VisitRollups.Of(fresh, classes, newVisitors), ct);
+        await transaction.CommitAsync(ct);
+        return fresh.Count;
+    }
+
+    private static async Task InsertVisitsAsync(MySqlConnection connection, MySqlTransaction transaction, List<VisitEvent> visits,
+        List<UserAgentClass> classes, CancellationToken ct)
+    {
+        var rows = visits.Select((visit, i) => (Visit: visit, Agent: classes[i])).ToList();
+        var (tuples, parameters) = SqlRows.Of(rows,
+            ("Id", row => row.Visit.VisitId), ("LinkId", row => row.Visit.LinkId), ("OwnerId", row => row.Visit.OwnerId),
+            ("At", row => row.Visit.OccurredAt), ("Referrer", row => row.Visit.ReferrerHost), ("Country", row => row.Visit.Country),
+            ("Browser", row => row.Agent.Browser), ("Os", row => row.Agent.Os), ("Device", row => row.Agent.Device),
+            ("Bot", row => row.Agent.IsBot), ("Visitor", row => VisitorKey(row.Visit.VisitorHash)), ("Region", row => row.Visit.Region));
+        await connection.ExecuteAsync(new CommandDefinition($"""
+            INSERT INTO visits (id, link_id, owner_id, occurred_at, referrer_host, country, browser, os, device, is_bot, visitor_hash, region)
+            VALUES {tuples}
+            """, parameters, transaction, cancellationToken: ct));
+    }
+
+    /// <summary>Stores the batch's visitors that are new for their link and day; returns the visits that brought them.</summary>
+    private static async Task<HashSet<Guid>> InsertNewVisitorsAsync(MySqlConnection connection, MySqlTransaction transaction,
+        List<VisitEvent> visits, CancellationToken ct)
+    {
+        // The first visit of each (link, day, visitor) in the batch, in time order.
+        var firsts = new Dictionary<VisitorDay, Guid>();
+        foreach (var visit in visits)
+        {
+            firsts.TryAdd(new VisitorDay(visit.LinkId, DateOnly.FromDateTime(visit.OccurredAt), visit.VisitorHash), visit.VisitId);
+        }
+        var days = firsts.Keys.ToList();
+        var (tuples, parameters) = SqlRows.Of(days, VisitorDay.Columns);
+        var known = (await connection.QueryAsync<(Guid LinkId, DateTime Day, byte[] Visitor)>(new CommandDefinition(
+                $"SELECT link_id, day, visitor_hash FROM visit_visitors WHERE (link_id, day, visitor_hash) IN ({tuples}) FOR UPDATE",
+                parameters, transaction, cancellationToken: ct)))
+            .Select(row => new VisitorDay(row.LinkId, DateOnly.FromDateTime(row.Day), BinaryPrimitives.ReadUInt64BigEndian(row.Visitor)))
+            .ToHashSet();
+        var fresh = days.Where(day => !known.Contains(day)).ToList();
+        if (fresh.Count > 0)
+        {
+            var (values, insert) = SqlRows.Of(fresh, VisitorDay.Columns);
+            await connection.ExecuteAsync(new CommandDefinition(
+                $"INSERT INTO visit_visitors (link_id, day, visitor_hash) VALUES {values}", insert, transaction, cancellationToken: ct));
+        }
+        return fresh.Select(day => firsts[day]).ToHashSet();
+    }
+
+    private static async Task AddToRollupsAsync(MySqlConnection connection, MySqlTransaction transaction, List<VisitRollup> rollups,
+        CancellationToken ct)
+    {
+        var (tuples, parameters) = SqlRows.Of(rollups,
+            ("LinkId", rollup => rollup.LinkId), ("Bot", rollup => rollup.IsBot), ("Dimension", rollup => rollup.Dimension),
+            ("Hour", rollup => rollup.Hour), ("Value", rollup => rollup.Value), ("Visits", rollup => rollup.Visits));
+        await connection.ExecuteAsync(new CommandDefinition($"""
+            INSERT INTO visit_rollups (link_id, is_bot, dimension, hour, value, visits) VALUES {tuples}
+            ON DUPLICATE KEY UPDATE visits = visits + VALUES(visits)
+            """, parameters, transaction, cancellationToken: ct));
+    }
+
+    /// <summary>A visitor on a link's UTC day: counted in the "visitors" rollup once.</summary>
+    private readonly record struct VisitorDay(Guid LinkId, DateOnly Day, ulong Visitor)
+    {
+        public static readonly (string, Func<VisitorDay, object?>)[] Columns =
+        [
+            ("LinkId", day => day.LinkId), ("Day", day => day.Day.ToDateTime(TimeOnly.MinValue)), ("Visitor", day => VisitorKey(day.Visitor)),
+        ];
+    }
+
+    private static byte[] VisitorKey(ulong hash)
+    {
+        var key = new byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(key, hash);
+        return key;
+    }
+}
+
+/// <summary>One increment of the hourly rollups.</summary>
+internal readonly record struct VisitRollup(Guid LinkId, bool IsBot, string Dimension, DateTime Hour, string Value, long Visits);
+
+/// <summary>How a batch of visits adds up in the rollups: per link, bot or not, dimension, UTC hour and value.</summary>
+internal static class VisitRollups
+{
+    public const string Total = "total";
+    public const string Visitors = "visitors";
+    public const string Referrer = "referrer";
+    public const string Country = "country";
+    public const string Browser = "browser";
+    public const string Os = "os";
+    public const string Device = "device";
+
+    public static List<VisitRollup> Of(IReadOnlyList<VisitEvent> visits, IReadOnlyList<UserAgentClass> classes, IReadOnlySet<Guid> newVisitors)
+    {
+        var counts = new Dictionary<(Guid, bool, string, DateTime, string), long>();
+        void Add(VisitEvent visit, bool isBot, string dimension, string? value)
+        {
+            var hour = new DateTime(visit.OccurredAt.Year, visit.OccurredAt.Month, visit.OccurredAt.Day, visit.OccurredAt.Hour, 0, 0, DateTimeKind.Utc);
+            var key = (visit.LinkId, isBot, dimension, hour, value ?? "");
+            counts[key] = counts.GetValueOrDefault(key) + 1;
+        }
+        for (var i = 0; i < visits.Count; i++)
+        {
+            var (visit, agent) = (visits[i], classes[i]);
+            Add(visit, agent.IsBot, Total, "");
+            if (newVisitors.Contains(visit.VisitId))
+            {
+                Add(visit, agent.IsBot, Visitors, "");
+            }
+            Add(visit, agent.IsBot, Referrer, visit.ReferrerHost);
+            Add(visit, agent.IsBot, Country, visit.Country);
+            Add(visit, agent.IsBot, Browser, agent.Browser);
+            Add(visit, agent.IsBot, Os, agent.Os);
+            Add(visit, agent.IsBot, Device, agent.Device);
+        }
+        return [.. counts.Select(pair => new VisitRollup(pair.Key.Item1, pair.Key.Item2, pair.Key.Item3, pair.Key.Item4, pair.Key.Item5, pair.Value))];
+    }
+}
