@@ -252,8 +252,11 @@ internal sealed class TelemetryOptions
 /// <summary>The visit pipeline: from the redirect through a bounded buffer to the batch writer.</summary>
 internal sealed class VisitOptions
 {
-    /// <summary>False records no visits at all (no analytics); redirects and visit limits work as before.</summary>
-    public bool Enabled { get; set; } = true;
+    /// <summary>
+    /// True records every redirected visit. Off by default while the pipeline's writing shares the redirect's
+    /// cores (bench/redirect's l1-hit-recording scenario shows the cost); redirects and visit limits never depend on it.
+    /// </summary>
+    public bool Enabled { get; set; }
 
     /// <summary>Visits held between the redirect and the writer; beyond it visits are dropped and counted (60 s at 5,000/s).</summary>
     [Range(1_000, 10_000_000)]

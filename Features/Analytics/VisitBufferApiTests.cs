@@ -7,8 +7,10 @@ using Shortlink.Tests.Support;
 namespace Shortlink.Features.Analytics;
 
 /// <summary>What happens to visits the writer cannot take at once: a full buffer drops and counts them, a stopping instance writes them.</summary>
-public sealed partial class VisitBufferApiTests : ApiTestBase
+public sealed class VisitBufferApiTests : ApiTestBase
 {
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Shortlink:Visits:Enabled"] = "true" };
+
     private async Task<string> NewCodeAsync(string url) => (await CreateLinkAsync(new { url })).GetProperty("code").GetString()!;
 
     private Task<long> VisitsOfAsync(string code) => QueryScalarAsync<long>(

@@ -11,6 +11,7 @@ public sealed class VisitPipelineApiTests : ApiTestBase
 
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
+        ["Shortlink:Visits:Enabled"] = "true",
         ["Shortlink:Visits:CountryHeader"] = "CF-IPCountry",
         ["Shortlink:Visits:Region"] = "test-1",
     };
@@ -54,6 +55,25 @@ public sealed class VisitPipelineApiTests : ApiTestBase
                 Is.EqualTo(200));
             Assert.That(await RollupAsync(codes[0], VisitRollups.Total), Is.EqualTo(50));
         });
+    }
+
+    [Test]
+    public async Task Nothing_is_recorded_unless_visits_are_enabled()
+    {
+        var code = (await CreateLinkAsync(new { url = "https://example.com/unrecorded" })).GetProperty("code").GetString()!;
+        // The default configuration: the fixture's own setting taken away.
+        var settings = new Dictionary<string, string?>(ServiceSettings);
+        settings.Remove("Shortlink:Visits:Enabled");
+        await using (var app = new ShortlinkApp(ConnectionString, settings))
+        {
+            using var visitor = app.CreateClient(new() { AllowAutoRedirect = false });
+            using var response = await visitor.GetAsync($"/{code}");
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Found));
+        }
+        // Stopped, that instance has written whatever it recorded; this fixture's own instance records.
+        (await Http.GetAsync($"/{code}")).Dispose();
+        await Eventually.TrueAsync(async () => await RollupAsync(code, VisitRollups.Total) > 0, TimeSpan.FromSeconds(10));
+        Assert.That(await RollupAsync(code, VisitRollups.Total), Is.EqualTo(1));
     }
 
     [Test]

@@ -15,6 +15,8 @@ namespace Shortlink.Features.Redirects;
 /// </summary>
 public sealed class RedirectAllocationTests : ApiTestBase
 {
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Shortlink:Visits:Enabled"] = "true" };
+
     /// <summary>
     /// Measured at 392 bytes, the visit's event included (a struct in the visit buffer: nothing per visit once the buffer
     /// has grown to its working size); 1,496 before the redirect stopped going through a redirect result, the counter through
