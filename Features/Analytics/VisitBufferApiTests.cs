@@ -61,6 +61,39 @@ public sealed class VisitBufferApiTests : ApiTestBase
     }
 
     [Test]
+    public async Task A_batch_the_database_refuses_for_good_is_dropped_and_counted_and_the_writer_goes_on()
+    {
+        var settings = new Dictionary<string, string?>(ServiceSettings) { ["Shortlink:Visits:Region"] = "refused" };
+        await using var app = new ShortlinkApp(ConnectionString, settings);
+        using var visitor = app.CreateClient(new() { AllowAutoRedirect = false });
+        var code = await NewCodeAsync("https://example.com/refused");
+        await ExecuteAsync("ALTER TABLE visits ADD CONSTRAINT ck_no_refused CHECK (region <> 'refused')");
+        try
+        {
+            (await visitor.GetAsync($"/{code}")).Dispose();
+            await Eventually.TrueAsync(async () => await DroppedAsync(visitor, "write-failed") == 1, TimeSpan.FromSeconds(10));
+        }
+        finally
+        {
+            await ExecuteAsync("ALTER TABLE visits DROP CONSTRAINT ck_no_refused");
+        }
+        using (var response = await visitor.GetAsync($"/{code}"))
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Found), "the instance is still up");
+        }
+        await Eventually.TrueAsync(async () => await VisitsOfAsync(code) == 1, TimeSpan.FromSeconds(10));
+        Assert.That(app.Logs.Events.Count(e => e.Level == Serilog.Events.LogEventLevel.Error), Is.EqualTo(1));
+    }
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new MySqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new MySqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    [Test]
     public async Task A_stopping_instance_writes_the_visits_it_holds()
     {
         var code = await NewCodeAsync("https://example.com/until-the-end");

@@ -54,7 +54,7 @@ internal sealed class VisitRecorder
         meter.CreateObservableGauge("shortlink.visits.buffered", () => buffer.Reader.Count, "{visit}",
             "Visits held between the redirect and the writer");
         dropped = meter.CreateCounter<long>("shortlink.visits.dropped", "{visit}",
-            "Redirected visits that were not recorded: the buffer was full, or the instance stopped before writing them");
+            "Redirected visits that were not recorded: the buffer was full, the instance stopped before writing them, or the database refused their batch");
     }
 
     public ChannelReader<VisitEvent> Reader => buffer.Reader;

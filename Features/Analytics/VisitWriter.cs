@@ -19,9 +19,6 @@ namespace Shortlink.Features.Analytics;
 /// </summary>
 internal sealed class VisitWriter : BackgroundService
 {
-    private const int DuplicateKey = 1062;
-    private const int Deadlock = 1213;
-    private const int LockWaitTimeout = 1205;
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
 
     private readonly VisitRecorder recorder;
@@ -114,8 +111,8 @@ internal sealed class VisitWriter : BackgroundService
                 recorded.Add(await WriteAsync(batch, ct));
                 return;
             }
-            catch (MySqlException exception) when (exception.ErrorCode is (MySqlErrorCode)DuplicateKey or (MySqlErrorCode)Deadlock
-                                                   or (MySqlErrorCode)LockWaitTimeout && !ct.IsCancellationRequested)
+            catch (MySqlException exception) when (exception.ErrorCode is MySqlErrorCode.DuplicateKeyEntry or MySqlErrorCode.LockDeadlock
+                                                   or MySqlErrorCode.LockWaitTimeout && !ct.IsCancellationRequested)
             {
                 // Another writer stored one of these visits or visitors a moment ago: the next attempt sees it and skips it.
             }
@@ -123,6 +120,13 @@ internal sealed class VisitWriter : BackgroundService
             {
                 // Logged once for the whole service by Outages; the buffer holds the visits meanwhile.
                 outages.Database.Failed(exception);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                // A batch the database refuses for good would otherwise stop the writer, and the host with it.
+                recorder.Dropped(batch.Count, "write-failed");
+                logger.LogError(exception, "{Visits} visits could not be written and were dropped", batch.Count);
+                return;
             }
             // Real time, not the service's clock: this paces retries, it reads no date.
             await Task.Delay(backoff, ct);
