@@ -70,10 +70,14 @@ app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => fa
 app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") }).WithMetadata(readOnly);
 app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(readOnly)
     .RestrictedTo(app.Services.GetRequiredService<IOptions<ShortlinkOptions>>().Value.Network.MetricsNetworks);
-app.MapLinks();
-app.MapKeys();
-app.MapBlocklist();
-FollowLink.Map(app);
+// A worker answers only health and metrics: its job is the visit queue.
+if (app.Services.GetRequiredService<IOptions<ShortlinkOptions>>().Value.ServesApi)
+{
+    app.MapLinks();
+    app.MapKeys();
+    app.MapBlocklist();
+    FollowLink.Map(app);
+}
 
 app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
     "Short URLs start with {ShortUrlBase} (Shortlink:PublicBaseUrl)", app.Services.GetRequiredService<ShortDomain>().ShortUrl("")));

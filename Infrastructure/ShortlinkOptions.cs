@@ -12,6 +12,12 @@ internal sealed class ShortlinkOptions : IValidatableObject
     [Required, Url]
     public string PublicBaseUrl { get; set; } = "http://localhost:8080";
 
+    /// <summary>
+    /// What this instance does: <c>Api</c> serves the API and redirects, <c>Worker</c> writes the visits it takes
+    /// from RabbitMQ, <c>All</c> (the default) both, so that one process is a whole service and each part scales apart.
+    /// </summary>
+    public ServiceRole Role { get; set; } = ServiceRole.All;
+
     /// <summary>Other hosts this service answers on; no link may lead to them, or to PublicBaseUrl's host.</summary>
     public string[] ShortDomainAliases { get; set; } = [];
 
@@ -45,6 +51,14 @@ internal sealed class ShortlinkOptions : IValidatableObject
     [Required, ValidateObjectMembers]
     public VisitOptions Visits { get; set; } = new();
 
+    [Required, ValidateObjectMembers]
+    public RabbitMqOptions RabbitMq { get; set; } = new();
+
+    public bool ServesApi => Role is ServiceRole.All or ServiceRole.Api;
+
+    /// <summary>Visits travel through RabbitMQ; otherwise the instance that records them also writes them.</summary>
+    public bool QueuesVisits => RabbitMq.ConnectionString.Length > 0;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         // The API's permits are taken from the same pool as the redirect's lookups: with at least as many
@@ -69,6 +83,18 @@ internal sealed class ShortlinkOptions : IValidatableObject
             yield return new ValidationResult(
                 "Redis:Configuration is no StackExchange.Redis configuration (e.g. 127.0.0.1:6380 or redis:6379,password=...).",
                 [$"{nameof(Redis)}.{nameof(RedisOptions.Configuration)}"]);
+        }
+        if (RabbitMq.ConnectionString.Length > 0 && !RabbitMq.IsValid())
+        {
+            yield return new ValidationResult(
+                "RabbitMq:ConnectionString is no AMQP URI (e.g. amqp://shortlink:secret@127.0.0.1:5673/shortlink).",
+                [$"{nameof(RabbitMq)}.{nameof(RabbitMqOptions.ConnectionString)}"]);
+        }
+        if (Role == ServiceRole.Worker && !QueuesVisits)
+        {
+            yield return new ValidationResult(
+                "Role Worker takes visits from RabbitMQ: set RabbitMq:ConnectionString, or run with Role All.",
+                [nameof(Role)]);
         }
         if (Security.BootstrapAdminKey.Length > 0 && !Security.ApiKeyFormatIsValid())
         {
@@ -209,6 +235,39 @@ internal sealed class RedisOptions
             return false;
         }
     }
+}
+
+internal enum ServiceRole
+{
+    All,
+    Api,
+    Worker,
+}
+
+/// <summary>RabbitMQ, which carries visits from the instances that redirect to the workers that write them.</summary>
+internal sealed class RabbitMqOptions
+{
+    /// <summary>An AMQP URI (amqp://user:password@host:port/vhost); empty: visits are written by the instance that records them.</summary>
+    public string ConnectionString { get; set; } = "";
+
+    /// <summary>The durable exchange and quorum queue visits go through; the dead-letter exchange and queue add ".dead".</summary>
+    [Required, RegularExpression("^[A-Za-z0-9._-]{1,200}$")]
+    public string VisitsQueue { get; set; } = "shortlink.visits";
+
+    /// <summary>Deliveries of one message before it is dead-lettered (a batch the database refuses every time).</summary>
+    [Range(1, 100)]
+    public int DeliveryLimit { get; set; } = 5;
+
+    /// <summary>Visits in one message: large enough that publishing keeps up at 20,000 visits/s, small enough to redeliver cheaply.</summary>
+    [Range(1, 5_000)]
+    public int VisitsPerMessage { get; set; } = 200;
+
+    /// <summary>Messages a worker holds unacknowledged: enough to fill the next batch while one is being written.</summary>
+    [Range(1, 10_000)]
+    public int Prefetch { get; set; } = 20;
+
+    public bool IsValid() =>
+        Uri.TryCreate(ConnectionString, UriKind.Absolute, out var uri) && uri.Scheme is "amqp" or "amqps" && uri.Host.Length > 0;
 }
 
 /// <summary>How long lookups are kept, in this process (L1) and in Redis (L2).</summary>

@@ -4,8 +4,13 @@ using Shortlink.Tests.Support;
 
 namespace Shortlink.Features.Analytics;
 
-/// <summary>The in-process pipeline: redirects become visits, written once each with their rollups, and nothing else does.</summary>
-public sealed class VisitPipelineApiTests : ApiTestBase
+/// <summary>
+/// The pipeline, through RabbitMQ and embedded: redirects become visits, written once each with their rollups, and
+/// nothing else does.
+/// </summary>
+[TestFixture(Transport.Embedded)]
+[TestFixture(Transport.RabbitMq)]
+public sealed class VisitPipelineApiTests(Transport transport) : ApiTestBase
 {
     private const string Browser = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
@@ -15,6 +20,8 @@ public sealed class VisitPipelineApiTests : ApiTestBase
         ["Shortlink:Visits:CountryHeader"] = "CF-IPCountry",
         ["Shortlink:Visits:Region"] = "test-1",
     };
+
+    protected override bool UsesRabbitMq => transport == Transport.RabbitMq;
 
     private Task<long> CountAsync(string sql, object? parameters = null) => QueryScalarAsync<long>(sql, parameters);
 
@@ -141,4 +148,10 @@ public sealed class VisitPipelineApiTests : ApiTestBase
                 new { code }), Is.EqualTo("test-1"));
         });
     }
+}
+
+public enum Transport
+{
+    Embedded,
+    RabbitMq,
 }

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Text.Json.Serialization;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Shortlink.Features.Links;
@@ -22,7 +24,12 @@ internal readonly record struct VisitEvent(
     string? UserAgent,
     string? Country,
     ulong VisitorHash,
-    string Region);
+    string Region)
+{
+    /// <summary>The redirect's trace, when it is traced: carried in the message headers, never in the body.</summary>
+    [JsonIgnore]
+    public ActivityContext Trace { get; init; }
+}
 
 /// <summary>
 /// Hands each redirected visit to a bounded in-process buffer without waiting: the redirect never waits for
@@ -78,7 +85,10 @@ internal sealed class VisitRecorder
             userAgent.Length == 0 ? null : userAgent,
             CountryOf(context),
             hashes.Hash(context.Connection.RemoteIpAddress, userAgent, now),
-            options.Region);
+            options.Region)
+        {
+            Trace = Activity.Current?.Context ?? default,
+        };
         if (!buffer.Writer.TryWrite(visit))
         {
             Dropped(1, "buffer-full");

@@ -10,106 +10,76 @@ using Shortlink.Infrastructure.Telemetry;
 namespace Shortlink.Features.Analytics;
 
 /// <summary>
-/// Drains the visit buffer in batches and writes each batch in one transaction: the raw visits, the visitors new on
-/// their day, and the hourly rollups the stats read. A visit already stored (the same visitId, as after a
-/// redelivery) is skipped inside that transaction, so the raw row and its rollup increments are written together
-/// or not at all, and nothing is counted twice. While the database is away the batch is retried with backoff and
-/// the buffer takes the visits meanwhile; at shutdown the writer has <see cref="VisitOptions.ShutdownSeconds"/> to
-/// write what it holds, and counts the rest as dropped.
+/// The embedded transport: with no RabbitMQ configured, the instance that records visits writes them itself,
+/// through the same batch writer the workers use. A batch the database refuses for good is dropped and counted.
 /// </summary>
-internal sealed class VisitWriter : BackgroundService
+internal sealed class VisitWriter(VisitRecorder recorder, VisitBatchWriter writer, IOptions<ShortlinkOptions> options, ILogger<VisitWriter> logger)
+    : VisitBufferReader(recorder, options.Value.Visits, logger)
+{
+    protected override bool Runs { get; } = options.Value is { Visits.Enabled: true, QueuesVisits: false, ServesApi: true };
+
+    protected override async Task HandleAsync(List<VisitEvent> batch, CancellationToken ct)
+    {
+        if (!await writer.TryWriteAsync(batch, ct))
+        {
+            // Kept, it would stop the writer, and the host with it.
+            Recorder.Dropped(batch.Count, "write-failed");
+        }
+    }
+}
+
+/// <summary>
+/// Writes a batch of visits in one transaction: the raw visits, the visitors new on their day, and the hourly
+/// rollups the stats read. A visit already stored (the same visitId, as after a redelivery) is skipped inside that
+/// transaction, so the raw row and its rollup increments are written together or not at all, and nothing is counted
+/// twice. While the database is away the batch is retried with backoff until it is written or the caller gives up.
+/// </summary>
+internal sealed class VisitBatchWriter
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
 
-    private readonly VisitRecorder recorder;
     private readonly UserAgents userAgents;
     private readonly Databases databases;
-    private readonly VisitOptions options;
     private readonly Outages outages;
-    private readonly ILogger<VisitWriter> logger;
+    private readonly ILogger<VisitBatchWriter> logger;
+    private readonly TimeProvider clock;
     private readonly Counter<long> recorded;
+    private readonly Histogram<double> lag;
 
-    public VisitWriter(VisitRecorder recorder, UserAgents userAgents, Databases databases, IOptions<ShortlinkOptions> options,
-        Outages outages, IMeterFactory meters, ILogger<VisitWriter> logger)
+    public VisitBatchWriter(UserAgents userAgents, Databases databases, Outages outages, TimeProvider clock, IMeterFactory meters,
+        ILogger<VisitBatchWriter> logger)
     {
-        this.recorder = recorder;
         this.userAgents = userAgents;
         this.databases = databases;
-        this.options = options.Value.Visits;
         this.outages = outages;
+        this.clock = clock;
         this.logger = logger;
-        recorded = meters.Create(ShortlinkMetrics.MeterName).CreateCounter<long>("shortlink.visits.recorded", "{visit}",
-            "Visits written to the database with their rollups");
+        var meter = meters.Create(ShortlinkMetrics.MeterName);
+        recorded = meter.CreateCounter<long>("shortlink.visits.recorded", "{visit}", "Visits written to the database with their rollups");
+        lag = meter.CreateHistogram<double>("shortlink.visits.lag", "s", "From the redirect to the commit that counted the visit",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600] });
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (!options.Enabled)
-        {
-            return;
-        }
-        var batch = new List<VisitEvent>(options.BatchSize);
-        var reader = recorder.Reader;
-        try
-        {
-            while (await reader.WaitToReadAsync(stoppingToken))
-            {
-                Fill(batch);
-                await WriteWithRetriesAsync(batch, stoppingToken);
-                batch.Clear();
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            await DrainAsync(batch);
-        }
-    }
-
-    /// <summary>What the buffer holds when the service stops, written within the shutdown time; the rest is counted as dropped.</summary>
-    private async Task DrainAsync(List<VisitEvent> batch)
-    {
-        recorder.Complete();
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(options.ShutdownSeconds));
-        try
-        {
-            do
-            {
-                Fill(batch);
-                await WriteWithRetriesAsync(batch, deadline.Token);
-                batch.Clear();
-            }
-            while (recorder.Reader.Count > 0);
-        }
-        catch (OperationCanceledException)
-        {
-            var left = batch.Count + recorder.Reader.Count;
-            recorder.Dropped(left, "shutdown");
-            logger.LogWarning("{Visits} visits could not be written within {Seconds} s of shutting down and were dropped", left,
-                options.ShutdownSeconds);
-        }
-    }
-
-    private void Fill(List<VisitEvent> batch)
-    {
-        while (batch.Count < options.BatchSize && recorder.Reader.TryRead(out var visit))
-        {
-            batch.Add(visit);
-        }
-    }
-
-    private async Task WriteWithRetriesAsync(List<VisitEvent> batch, CancellationToken ct)
+    /// <returns>False when the database refuses the batch for good (logged); true once it is written.</returns>
+    public async Task<bool> TryWriteAsync(IReadOnlyList<VisitEvent> batch, CancellationToken ct)
     {
         if (batch.Count == 0)
         {
-            return;
+            return true;
         }
         var backoff = TimeSpan.FromMilliseconds(100);
         while (true)
         {
             try
             {
-                recorded.Add(await WriteAsync(batch, ct));
-                return;
+                var written = await WriteAsync(batch, ct);
+                recorded.Add(written.Count);
+                var now = clock.GetUtcNow().UtcDateTime;
+                foreach (var visit in written)
+                {
+                    lag.Record(Math.Max(0, (now - visit.OccurredAt).TotalSeconds));
+                }
+                return true;
             }
             catch (MySqlException exception) when (exception.ErrorCode is MySqlErrorCode.DuplicateKeyEntry or MySqlErrorCode.LockDeadlock
                                                    or MySqlErrorCode.LockWaitTimeout && !ct.IsCancellationRequested)
@@ -118,15 +88,13 @@ internal sealed class VisitWriter : BackgroundService
             }
             catch (Exception exception) when (DatabaseFailures.IsUnavailable(exception) && !ct.IsCancellationRequested)
             {
-                // Logged once for the whole service by Outages; the buffer holds the visits meanwhile.
+                // Logged once for the whole service by Outages; the caller holds the visits meanwhile.
                 outages.Database.Failed(exception);
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
-                // A batch the database refuses for good would otherwise stop the writer, and the host with it.
-                recorder.Dropped(batch.Count, "write-failed");
-                logger.LogError(exception, "{Visits} visits could not be written and were dropped", batch.Count);
-                return;
+                logger.LogError(exception, "The database refused a batch of {Visits} visits", batch.Count);
+                return false;
             }
             // Real time, not the service's clock: this paces retries, it reads no date.
             await Task.Delay(backoff, ct);
@@ -134,8 +102,8 @@ internal sealed class VisitWriter : BackgroundService
         }
     }
 
-    /// <returns>How many of the batch's visits were new (the rest had been written before).</returns>
-    private async Task<int> WriteAsync(List<VisitEvent> batch, CancellationToken ct)
+    /// <returns>The batch's visits that were new (the rest had been written before).</returns>
+    private async Task<List<VisitEvent>> WriteAsync(IReadOnlyList<VisitEvent> batch, CancellationToken ct)
     {
         await using var connection = await databases.OpenForCodeAsync(batch[0].Code, ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
@@ -144,14 +112,14 @@ internal sealed class VisitWriter : BackgroundService
         var fresh = batch.Where(visit => !stored.Contains(visit.VisitId)).OrderBy(visit => visit.OccurredAt).ToList();
         if (fresh.Count == 0)
         {
-            return 0;
+            return fresh;
         }
         var classes = fresh.Select(visit => userAgents.Classify(visit.UserAgent)).ToList();
         await InsertVisitsAsync(connection, transaction, fresh, classes, ct);
         var newVisitors = await InsertNewVisitorsAsync(connection, transaction, fresh, ct);
         await AddToRollupsAsync(connection, transaction, VisitRollups.Of(fresh, classes, newVisitors), ct);
         await transaction.CommitAsync(ct);
-        return fresh.Count;
+        return fresh;
     }
 
     private static async Task InsertVisitsAsync(MySqlConnection connection, MySqlTransaction transaction, List<VisitEvent> visits,

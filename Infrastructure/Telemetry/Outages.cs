@@ -4,7 +4,7 @@ namespace Shortlink.Infrastructure.Telemetry;
 /// Logs a dependency's trouble once per change of state rather than once per refused request: the first
 /// failure after a quiet spell is a Warning, the first success after it an Information line with the count.
 /// </summary>
-internal sealed class Outage(string dependency, string troubled, string recovered, TimeProvider clock, ILogger logger)
+internal sealed class Outage(string dependency, string troubled, string recovered, string meanwhile, TimeProvider clock, ILogger logger)
 {
     private static readonly TimeSpan RecoveryDelay = TimeSpan.FromSeconds(1);
     private readonly Lock gate = new();
@@ -28,8 +28,8 @@ internal sealed class Outage(string dependency, string troubled, string recovere
             startedAt = now;
             failures = 1;
         }
-        logger.LogWarning("{Dependency:l} {State:l} ({Reason:l}); requests that need it get 503 with Retry-After until it recovers",
-            dependency, troubled, reason ?? cause?.Message ?? "unknown");
+        logger.LogWarning("{Dependency:l} {State:l} ({Reason:l}); {Meanwhile:l}",
+            dependency, troubled, reason ?? cause?.Message ?? "unknown", meanwhile);
     }
 
     /// <summary>Cheap when all is well: one volatile read.</summary>
@@ -64,7 +64,12 @@ internal sealed class Outages(TimeProvider clock, ILogger<Outages> logger)
     /// <summary>Sent with every 503: long enough for a pool to drain or a restarted database to accept connections.</summary>
     public const string RetryAfterSeconds = "2";
 
-    public Outage Database { get; } = new("The database", "is unavailable", "is available again", clock, logger);
+    private const string Refusing = "requests that need it get 503 with Retry-After until it recovers";
 
-    public Outage ApiQueue { get; } = new("The API request queue", "is full", "has room again", clock, logger);
+    public Outage Database { get; } = new("The database", "is unavailable", "is available again", Refusing, clock, logger);
+
+    public Outage ApiQueue { get; } = new("The API request queue", "is full", "has room again", Refusing, clock, logger);
+
+    public Outage RabbitMq { get; } = new("RabbitMQ", "is unavailable", "is available again",
+        "redirects go on, and visits wait in the buffer, which drops and counts what does not fit", clock, logger);
 }

@@ -32,6 +32,11 @@ public abstract class ApiTestBase
 
     protected string? RedisConfiguration { get; private set; }
 
+    /// <summary>Fixtures that say so send visits through the shared RabbitMQ, on queues of their own.</summary>
+    protected virtual bool UsesRabbitMq => false;
+
+    protected string? RabbitMqConnectionString { get; private set; }
+
     /// <summary>The settings the fixture's service runs with, and any other instance it starts on the same servers.</summary>
     protected IDictionary<string, string?> ServiceSettings { get; private set; } = null!;
 
@@ -50,6 +55,12 @@ public abstract class ApiTestBase
             RedisConfiguration = await TestServers.RedisAsync();
             ServiceSettings.TryAdd("Shortlink:Redis:Configuration", RedisConfiguration);
             ServiceSettings["Shortlink:Redis:Prefix"] = $"t{Guid.NewGuid():N}"[..16];
+        }
+        if (UsesRabbitMq)
+        {
+            RabbitMqConnectionString = await TestServers.RabbitMqAsync();
+            ServiceSettings.TryAdd("Shortlink:RabbitMq:ConnectionString", RabbitMqConnectionString);
+            ServiceSettings["Shortlink:RabbitMq:VisitsQueue"] = $"t-{Guid.NewGuid():N}";
         }
         App = new ShortlinkApp(ServiceConnectionString(ConnectionString), ServiceSettings);
         // Real Kestrel on a free loopback port, so that body limits and the wire format are the server's own.
@@ -83,6 +94,10 @@ public abstract class ApiTestBase
         Http.Dispose();
         await App.DisposeAsync();
         await server.DropDatabaseAsync(ConnectionString);
+        if (RabbitMqConnectionString is not null)
+        {
+            await TestQueues.DeleteAsync(RabbitMqConnectionString, ServiceSettings["Shortlink:RabbitMq:VisitsQueue"]!);
+        }
     }
 
     protected async Task<T> QueryScalarAsync<T>(string sql, object? parameters = null)

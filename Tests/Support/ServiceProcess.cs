@@ -85,6 +85,13 @@ internal sealed class ServiceProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Ends it at once (SIGKILL), as a crash or an OOM kill would: nothing is flushed, nothing acknowledged.</summary>
+    public async Task KillAsync()
+    {
+        process.Kill(entireProcessTree: true);
+        await process.WaitForExitAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!process.HasExited)

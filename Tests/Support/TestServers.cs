@@ -1,22 +1,25 @@
 using System.Diagnostics;
 using MySqlConnector;
 using Testcontainers.MySql;
+using Testcontainers.RabbitMq;
 using Testcontainers.Redis;
 
 namespace Shortlink.Tests.Support;
 
 /// <summary>
 /// The real servers the integration tests run against: a Testcontainers MySQL (the image from
-/// SHORTLINK_TEST_MYSQL_IMAGE, mysql:8.4 by default, mariadb:10.11 here) and redis:7 when
-/// SHORTLINK_TEST_SERVERS=containers, or the private MariaDB and Redis that ops/stack started when it is
+/// SHORTLINK_TEST_MYSQL_IMAGE, mysql:8.4 by default, mariadb:10.11 here), redis:7 and rabbitmq:3-management when
+/// SHORTLINK_TEST_SERVERS=containers, or the private MariaDB, Redis and RabbitMQ that ops/stack started when it is
 /// "local". Started once, on first use, so unit-only runs need no server.
 /// </summary>
 internal static class TestServers
 {
     private static readonly Lazy<Task<DatabaseServer>> Database = new(StartDatabaseAsync);
     private static readonly Lazy<Task<string>> Redis = new(StartRedisAsync);
+    private static readonly Lazy<Task<string>> RabbitMq = new(StartRabbitMqAsync);
     private static MySqlContainer? container;
     private static RedisContainer? redisContainer;
+    private static RabbitMqContainer? rabbitMqContainer;
 
     public static string Mode =>
         Environment.GetEnvironmentVariable("SHORTLINK_TEST_SERVERS")
@@ -26,6 +29,22 @@ internal static class TestServers
 
     /// <summary>The shared Redis, as a StackExchange.Redis configuration; fixtures keep apart by key prefix.</summary>
     public static Task<string> RedisAsync() => Redis.Value;
+
+    /// <summary>The shared RabbitMQ, as an AMQP URI; fixtures keep apart by queue name.</summary>
+    public static Task<string> RabbitMqAsync() => RabbitMq.Value;
+
+    public const string RabbitMqImage = "rabbitmq:3-management";
+
+    private static async Task<string> StartRabbitMqAsync()
+    {
+        if (Mode == "local")
+        {
+            return Environment.GetEnvironmentVariable("SHORTLINK_TEST_RABBITMQ") ?? "amqp://shortlink:shortlink@127.0.0.1:5673/shortlink";
+        }
+        rabbitMqContainer = new RabbitMqBuilder(RabbitMqImage).Build();
+        await rabbitMqContainer.StartAsync();
+        return rabbitMqContainer.GetConnectionString();
+    }
 
     private static async Task<string> StartRedisAsync()
     {
@@ -66,6 +85,10 @@ internal static class TestServers
         if (redisContainer is not null)
         {
             await redisContainer.DisposeAsync();
+        }
+        if (rabbitMqContainer is not null)
+        {
+            await rabbitMqContainer.DisposeAsync();
         }
     }
 }
@@ -130,6 +153,126 @@ internal sealed class DisposableRedis : IAsyncDisposable
         {
             await container.DisposeAsync();
         }
+    }
+}
+
+/// <summary>
+/// A RabbitMQ of one test's own, which the test may stop and start again on the same port: a rabbitmq:3-management
+/// container with a fixed port binding, or a node of its own started by ops/stack (own directory, ports, epmd) on
+/// the local stack. Its data survives a stop, as a broker's does when it restarts.
+/// </summary>
+internal sealed class DisposableRabbitMq : IAsyncDisposable
+{
+    private readonly int port = FreePortWithNeighbours();
+    private readonly string directory = Path.Combine(Path.GetTempPath(), $"shortlink-rabbitmq-{Guid.NewGuid():N}");
+    private RabbitMqContainer? container;
+    private bool running;
+
+    public string ConnectionString => TestServers.Mode == "local"
+        ? $"amqp://shortlink:shortlink@127.0.0.1:{port}/shortlink"
+        : $"amqp://rabbitmq:rabbitmq@127.0.0.1:{port}/";
+
+    public async Task StartAsync()
+    {
+        if (running)
+        {
+            return;
+        }
+        running = true;
+        if (TestServers.Mode == "local")
+        {
+            await StackAsync("up");
+            return;
+        }
+        container ??= new RabbitMqBuilder(TestServers.RabbitMqImage).WithPortBinding(port, 5672).Build();
+        await container.StartAsync();
+    }
+
+    public async Task StopAsync()
+    {
+        if (!running)
+        {
+            return;
+        }
+        running = false;
+        if (TestServers.Mode == "local")
+        {
+            await StackAsync("down");
+        }
+        else if (container is not null)
+        {
+            await container.StopAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        if (container is not null)
+        {
+            await container.DisposeAsync();
+        }
+        if (TestServers.Mode == "local")
+        {
+            await StackAsync("down", "--purge");
+        }
+    }
+
+    private async Task StackAsync(params string[] arguments)
+    {
+        var info = new ProcessStartInfo(Path.Combine(Repository.Root, "ops", "stack"))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            Environment =
+            {
+                ["SHORTLINK_STACK_DIR"] = directory,
+                ["SHORTLINK_RABBITMQ_PORT"] = port.ToString(),
+            },
+        };
+        foreach (var argument in arguments.Append("rabbitmq"))
+        {
+            info.ArgumentList.Add(argument);
+        }
+        using var stack = Process.Start(info)!;
+        var output = stack.StandardError.ReadToEndAsync();
+        await stack.WaitForExitAsync();
+        if (stack.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"ops/stack {string.Join(' ', arguments)} rabbitmq failed: {await output}");
+        }
+    }
+
+    /// <summary>A port whose neighbours ops/stack gives the node (management +10000, Prometheus +10020, distribution +20000) are free too.</summary>
+    private static int FreePortWithNeighbours()
+    {
+        while (true)
+        {
+            var candidate = Random.Shared.Next(20_000, 30_000);
+            if (new[] { candidate, candidate + 10_000, candidate + 10_020, candidate + 20_000 }.All(p => !Ports.IsListening(p)))
+            {
+                return candidate;
+            }
+        }
+    }
+}
+
+/// <summary>The repository's working tree, for the tests that run its scripts.</summary>
+internal static class Repository
+{
+    public static string Root { get; } = Find();
+
+    private static string Find()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "ops", "stack")))
+            {
+                return directory.FullName;
+            }
+        }
+        throw new InvalidOperationException($"No ops/stack above {AppContext.BaseDirectory}");
     }
 }
 

@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Options;
+using RabbitMQ.Client;
+using Shortlink.Infrastructure;
+using Shortlink.Infrastructure.Telemetry;
+
+namespace Shortlink.Features.Analytics.Queue;
+
+/// <summary>
+/// Publishes the buffered visits to RabbitMQ: each batch as several messages in flight at once, persistent, on a
+/// channel with publisher confirms, and taken out of the buffer for good only when RabbitMQ has confirmed every one.
+/// While RabbitMQ is away the batch is retried on a new connection with backoff, and new visits wait in the buffer
+/// (the redirect never waits). A batch published twice after a lost confirm is harmless: workers count by visitId.
+/// </summary>
+internal sealed class VisitPublisher : VisitBufferReader
+{
+    private const string Part = "publisher";
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
+
+    private readonly VisitQueue queue;
+    private readonly int visitsPerMessage;
+    private readonly Counter<long> published;
+    private IConnection? connection;
+    private IChannel? channel;
+
+    public VisitPublisher(VisitRecorder recorder, VisitQueue queue, IOptions<ShortlinkOptions> options, IMeterFactory meters,
+        ILogger<VisitPublisher> logger) : base(recorder, options.Value.Visits, logger)
+    {
+        this.queue = queue;
+        visitsPerMessage = options.Value.RabbitMq.VisitsPerMessage;
+        Runs = options.Value is { Visits.Enabled: true, QueuesVisits: true, ServesApi: true };
+        published = meters.Create(ShortlinkMetrics.MeterName).CreateCounter<long>("shortlink.visits.published", "{visit}",
+            "Visits RabbitMQ confirmed it holds");
+    }
+
+    protected override bool Runs { get; }
+
+    protected override async Task HandleAsync(List<VisitEvent> batch, CancellationToken ct)
+    {
+        var backoff = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                var open = await ChannelAsync(ct);
+                await PublishAsync(open, batch, ct);
+                queue.Connected(Part);
+                published.Add(batch.Count);
+                return;
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                queue.Disconnected(Part, exception);
+                await CloseAsync();
+            }
+            // Real time: this paces reconnecting, it reads no date.
+            await Task.Delay(backoff, ct);
+            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+        }
+    }
+
+    /// <summary>All of the batch's messages go out before the first confirm is awaited: one round trip per batch, not per message.</summary>
+    private async Task PublishAsync(IChannel open, List<VisitEvent> batch, CancellationToken ct)
+    {
+        var confirms = new List<Task>((batch.Count + visitsPerMessage - 1) / visitsPerMessage);
+        for (var start = 0; start < batch.Count; start += visitsPerMessage)
+        {
+            var visits = batch.GetRange(start, Math.Min(visitsPerMessage, batch.Count - start));
+            using var activity = ShortlinkActivities.Source.StartActivity("visits publish", ActivityKind.Producer,
+                visits.Find(visit => visit.Trace != default).Trace);
+            activity?.SetTag("messaging.system", "rabbitmq");
+            activity?.SetTag("messaging.destination.name", queue.Name);
+            activity?.SetTag("messaging.batch.message_count", visits.Count);
+            var trace = activity?.Context ?? visits.Find(visit => visit.Trace != default).Trace;
+            confirms.Add(open.BasicPublishAsync(queue.Name, queue.Name, mandatory: true, VisitMessages.Properties(trace),
+                VisitMessages.Encode(visits), ct).AsTask());
+        }
+        await Task.WhenAll(confirms);
+    }
+
+    private async Task<IChannel> ChannelAsync(CancellationToken ct)
+    {
+        if (channel is { IsOpen: true })
+        {
+            return channel;
+        }
+        await CloseAsync();
+        connection = await queue.Factory!.CreateConnectionAsync(ct);
+        channel = await connection.CreateChannelAsync(new CreateChannelOptions(
+            publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), ct);
+        await queue.DeclareAsync(channel, ct);
+        return channel;
+    }
+
+    private async Task CloseAsync()
+    {
+        var (oldChannel, oldConnection) = (channel, connection);
+        (channel, connection) = (null, null);
+        foreach (var disposable in new IAsyncDisposable?[] { oldChannel, oldConnection })
+        {
+            try
+            {
+                if (disposable is not null)
+                {
+                    await disposable.DisposeAsync();
+                }
+            }
+            catch (Exception)
+            {
+                // It is being thrown away because it failed; closing it may fail the same way.
+            }
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        await CloseAsync();
+    }
+}

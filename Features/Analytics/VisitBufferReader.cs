@@ -1,0 +1,73 @@
+using Shortlink.Infrastructure;
+
+namespace Shortlink.Features.Analytics;
+
+/// <summary>
+/// Takes visits out of the recorder's buffer in batches and hands each batch on: to the database (embedded) or to
+/// RabbitMQ (queued). A batch is taken out only when the previous one is done, so while its destination is away
+/// the visits wait in the buffer, which drops and counts what does not fit. When the service stops, the buffer is
+/// closed and what it holds is handed on within Visits:ShutdownSeconds; the rest is counted as dropped.
+/// </summary>
+internal abstract class VisitBufferReader(VisitRecorder recorder, VisitOptions options, ILogger logger) : BackgroundService
+{
+    protected VisitRecorder Recorder => recorder;
+
+    /// <summary>Whether this instance's configuration gives this reader a job.</summary>
+    protected abstract bool Runs { get; }
+
+    /// <summary>Hands the batch on, retrying as long as it takes; returns only when it is done or cancelled.</summary>
+    protected abstract Task HandleAsync(List<VisitEvent> batch, CancellationToken ct);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!Runs)
+        {
+            return;
+        }
+        var batch = new List<VisitEvent>(options.BatchSize);
+        try
+        {
+            while (await recorder.Reader.WaitToReadAsync(stoppingToken))
+            {
+                Fill(batch);
+                await HandleAsync(batch, stoppingToken);
+                batch.Clear();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            await DrainAsync(batch);
+        }
+    }
+
+    private async Task DrainAsync(List<VisitEvent> batch)
+    {
+        recorder.Complete();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(options.ShutdownSeconds));
+        try
+        {
+            do
+            {
+                Fill(batch);
+                await HandleAsync(batch, deadline.Token);
+                batch.Clear();
+            }
+            while (recorder.Reader.Count > 0);
+        }
+        catch (OperationCanceledException)
+        {
+            var left = batch.Count + recorder.Reader.Count;
+            recorder.Dropped(left, "shutdown");
+            logger.LogWarning("{Visits} visits could not be handed on within {Seconds} s of shutting down and were dropped", left,
+                options.ShutdownSeconds);
+        }
+    }
+
+    private void Fill(List<VisitEvent> batch)
+    {
+        while (batch.Count < options.BatchSize && recorder.Reader.TryRead(out var visit))
+        {
+            batch.Add(visit);
+        }
+    }
+}
