@@ -85,14 +85,6 @@ public sealed class VisitBufferApiTests : ApiTestBase
         Assert.That(app.Logs.Events.Count(e => e.Level == Serilog.Events.LogEventLevel.Error), Is.EqualTo(1));
     }
 
-    private async Task ExecuteAsync(string sql)
-    {
-        await using var connection = new MySqlConnection(ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new MySqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
-
     [Test]
     public async Task A_stopping_instance_writes_the_visits_it_holds()
     {
@@ -111,10 +103,6 @@ public sealed class VisitBufferApiTests : ApiTestBase
         Assert.That(await VisitsOfAsync(code), Is.EqualTo(sent), "stopped at once after the last visit, and nothing was lost");
     }
 
-    private static async Task<long> DroppedAsync(HttpClient client, string reason)
-    {
-        var metrics = await client.GetStringAsync("/metrics");
-        var match = Regex.Match(metrics, $@"^shortlink_visits_dropped_total\{{[^}}]*reason=""{reason}""[^}}]*\}} (\d+)", RegexOptions.Multiline);
-        return match.Success ? long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
-    }
+    private static async Task<long> DroppedAsync(HttpClient client, string reason) =>
+        (long)await Metrics.ValueAsync(client, "shortlink_visits_dropped_total", ("reason", reason));
 }

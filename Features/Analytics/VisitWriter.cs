@@ -109,7 +109,8 @@ internal sealed class VisitBatchWriter
         await using var transaction = await connection.BeginTransactionAsync(ct);
         var stored = (await connection.QueryAsync<Guid>(new CommandDefinition("SELECT id FROM visits WHERE id IN @ids",
             new { ids = batch.Select(visit => visit.VisitId) }, transaction, cancellationToken: ct))).ToHashSet();
-        var fresh = batch.Where(visit => !stored.Contains(visit.VisitId)).OrderBy(visit => visit.OccurredAt).ToList();
+        // A message delivered again can share a batch with its first delivery: each visit once.
+        var fresh = batch.Where(visit => !stored.Contains(visit.VisitId)).DistinctBy(visit => visit.VisitId).OrderBy(visit => visit.OccurredAt).ToList();
         if (fresh.Count == 0)
         {
             return fresh;

@@ -79,14 +79,6 @@ public sealed class IdempotencyApiTests : ApiTestBase
         Assert.That(single.StatusCode, Is.EqualTo(HttpStatusCode.Created));
         await AssertProblemAsync(bulk, HttpStatusCode.UnprocessableEntity, "urn:shortlink:problem:idempotency-key-reused");
     }
-
-    private async Task ExecuteAsync(string sql)
-    {
-        await using var connection = new MySqlConnection(ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new MySqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
 }
 
 /// <summary>A key reserved by a process that died mid-request: 409 while its lease runs, free afterwards.</summary>

@@ -326,12 +326,6 @@ public sealed class ContractErrorPathsTests : ApiTestBase
         });
     }
 
-    private async Task ExecuteAsync(string sql)
-    {
-        await using var connection = new MySqlConnector.MySqlConnection(ConnectionString);
-        await Dapper.SqlMapper.ExecuteAsync(connection, sql);
-    }
-
     private static HttpResponseMessage ParseResponse(string raw, out string body)
     {
         var headerEnd = raw.IndexOf("\r\n\r\n", StringComparison.Ordinal);

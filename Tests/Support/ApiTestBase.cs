@@ -106,6 +106,13 @@ public abstract class ApiTestBase
         return (await connection.ExecuteScalarAsync<T>(sql, parameters))!;
     }
 
+    /// <summary>Runs a statement on the fixture's database, e.g. to break it the way a test needs.</summary>
+    protected async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new MySqlConnection(ConnectionString);
+        await connection.ExecuteAsync(sql);
+    }
+
     /// <summary>Every text column of every table in which the value occurs, as "table.column".</summary>
     protected async Task<List<string>> TextColumnsContainingAsync(string value)
     {

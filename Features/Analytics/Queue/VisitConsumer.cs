@@ -80,8 +80,8 @@ internal sealed class VisitConsumer : BackgroundService
     private async Task ConsumeAsync(Action connected, CancellationToken stoppingToken, CancellationToken writingToken)
     {
         await using var connection = await queue.Factory!.CreateConnectionAsync(stoppingToken);
+        await queue.DeclareAsync(connection, stoppingToken);
         await using var channel = await connection.CreateChannelAsync(cancellationToken: stoppingToken);
-        await queue.DeclareAsync(channel, stoppingToken);
         await channel.BasicQosAsync(0, (ushort)Math.Min(options.RabbitMq.Prefetch, ushort.MaxValue), false, stoppingToken);
 
         var deliveries = Channel.CreateUnbounded<Delivery>(new UnboundedChannelOptions { SingleReader = true });

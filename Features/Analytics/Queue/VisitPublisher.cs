@@ -87,9 +87,9 @@ internal sealed class VisitPublisher : VisitBufferReader
         }
         await CloseAsync();
         connection = await queue.Factory!.CreateConnectionAsync(ct);
+        await queue.DeclareAsync(connection, ct);
         channel = await connection.CreateChannelAsync(new CreateChannelOptions(
             publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), ct);
-        await queue.DeclareAsync(channel, ct);
         return channel;
     }
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
 using Shortlink.Infrastructure;
 using Shortlink.Infrastructure.Telemetry;
 
@@ -17,10 +18,12 @@ internal sealed class VisitQueue
 {
     private readonly RabbitMqOptions options;
     private readonly Outages outages;
+    private readonly ILogger<VisitQueue> logger;
     private readonly ConcurrentDictionary<string, bool> connected = new();
 
-    public VisitQueue(IOptions<ShortlinkOptions> options, Outages outages)
+    public VisitQueue(IOptions<ShortlinkOptions> options, Outages outages, ILogger<VisitQueue> logger)
     {
+        this.logger = logger;
         this.options = options.Value.RabbitMq;
         this.outages = outages;
         Name = this.options.VisitsQueue;
@@ -51,21 +54,42 @@ internal sealed class VisitQueue
 
     public Outage Outage => outages.RabbitMq;
 
-    /// <summary>Declares the exchanges and queues; idempotent, so every connection does it and none depends on setup order.</summary>
-    public async Task DeclareAsync(IChannel channel, CancellationToken ct)
+    /// <summary>
+    /// Declares the exchanges and queues; idempotent, so every connection does it and none depends on setup order. A
+    /// queue that exists with other arguments (RabbitMQ:DeliveryLimit changed since it was created) is used as it is:
+    /// RabbitMQ cannot change a queue's arguments, and visits must not wait for a migration.
+    /// </summary>
+    public async Task DeclareAsync(IConnection connection, CancellationToken ct)
     {
-        await channel.ExchangeDeclareAsync(DeadLetterName, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: ct);
-        await channel.QueueDeclareAsync(DeadLetterName, durable: true, exclusive: false, autoDelete: false,
-            new Dictionary<string, object?> { ["x-queue-type"] = "quorum" }, cancellationToken: ct);
-        await channel.QueueBindAsync(DeadLetterName, DeadLetterName, "", cancellationToken: ct);
-        await channel.ExchangeDeclareAsync(Name, ExchangeType.Direct, durable: true, autoDelete: false, cancellationToken: ct);
-        await channel.QueueDeclareAsync(Name, durable: true, exclusive: false, autoDelete: false, new Dictionary<string, object?>
+        await using (var channel = await connection.CreateChannelAsync(cancellationToken: ct))
         {
-            ["x-queue-type"] = "quorum",
-            ["x-delivery-limit"] = options.DeliveryLimit,
-            ["x-dead-letter-exchange"] = DeadLetterName,
-        }, cancellationToken: ct);
-        await channel.QueueBindAsync(Name, Name, Name, cancellationToken: ct);
+            await channel.ExchangeDeclareAsync(DeadLetterName, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: ct);
+            await channel.QueueDeclareAsync(DeadLetterName, durable: true, exclusive: false, autoDelete: false,
+                new Dictionary<string, object?> { ["x-queue-type"] = "quorum" }, cancellationToken: ct);
+            await channel.QueueBindAsync(DeadLetterName, DeadLetterName, "", cancellationToken: ct);
+            await channel.ExchangeDeclareAsync(Name, ExchangeType.Direct, durable: true, autoDelete: false, cancellationToken: ct);
+            try
+            {
+                await channel.QueueDeclareAsync(Name, durable: true, exclusive: false, autoDelete: false, new Dictionary<string, object?>
+                {
+                    ["x-queue-type"] = "quorum",
+                    ["x-delivery-limit"] = options.DeliveryLimit,
+                    ["x-dead-letter-exchange"] = DeadLetterName,
+                }, cancellationToken: ct);
+                await channel.QueueBindAsync(Name, Name, Name, cancellationToken: ct);
+                return;
+            }
+            catch (OperationInterruptedException exception) when (exception.ShutdownReason?.ReplyCode == Constants.PreconditionFailed)
+            {
+                logger.LogWarning("The queue {Queue:l} exists with other arguments than this configuration's and is used as it is ({Reason:l}); "
+                    + "to apply RabbitMQ:DeliveryLimit, drain and delete the queue, or set a delivery-limit policy", Name,
+                    exception.ShutdownReason.ReplyText);
+            }
+        }
+        // The refusal closed that channel.
+        await using var existing = await connection.CreateChannelAsync(cancellationToken: ct);
+        await existing.QueueDeclarePassiveAsync(Name, ct);
+        await existing.QueueBindAsync(Name, Name, Name, cancellationToken: ct);
     }
 
     /// <summary>Marks a part (publisher, consumer) of this instance as connected or not, for /health/ready and the log.</summary>
