@@ -12,11 +12,12 @@ namespace Shortlink.Features.Analytics;
 /// Network:TrustedProxies), else the one Visits:CountryDatabase gives for the client's address, else unknown. The
 /// address is looked up here, on the redirect, and goes no further.
 /// </summary>
-internal sealed class VisitorCountries(IOptions<ShortlinkOptions> options) : IDisposable
+internal sealed class VisitorCountries(IOptions<ShortlinkOptions> options, ILogger<VisitorCountries> logger) : IDisposable
 {
     private readonly string header = options.Value.Visits.CountryHeader;
     private readonly CountryDatabase? database =
         options.Value.Visits.CountryDatabase is { Length: > 0 } path ? CountryDatabase.Open(path) : null;
+    private int failureLogged;
 
     public string? Of(HttpContext context)
     {
@@ -25,7 +26,21 @@ internal sealed class VisitorCountries(IOptions<ShortlinkOptions> options) : IDi
         {
             return named;
         }
-        return database?.CountryOf(context.Connection.RemoteIpAddress);
+        try
+        {
+            return database?.CountryOf(context.Connection.RemoteIpAddress);
+        }
+        // A file damaged after the start check (written over in place, say) must cost visits their country, never
+        // their redirect; logged once, since every visit that reaches the damage would fail the same way.
+        catch (Exception e) when (e is InvalidDatabaseException or DeserializationException)
+        {
+            if (Interlocked.Exchange(ref failureLogged, 1) == 0)
+            {
+                logger.LogError(e, "Visits:CountryDatabase cannot be read for some addresses; their visits are recorded without a country " +
+                    "(logged once; replace the file and restart the service)");
+            }
+            return null;
+        }
     }
 
     public void Dispose() => database?.Dispose();

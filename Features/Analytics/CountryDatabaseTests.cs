@@ -1,6 +1,9 @@
 using System.Net;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using NUnit.Framework;
+using Shortlink.Infrastructure;
 using Shortlink.Tests.Support;
 
 namespace Shortlink.Features.Analytics;
@@ -93,20 +96,23 @@ public sealed class CountryDatabaseTests
         Assert.That(perLookup, Is.LessThanOrEqualTo(budgetBytes));
     }
 
+    /// <summary>A record as MaxMind's GeoIP2 and GeoLite2 files hold it: the country's code is one field of a map among others.</summary>
+    private static readonly Dictionary<string, object> Sweden = new()
+    {
+        ["continent"] = new Dictionary<string, object> { ["code"] = "EU", ["geoname_id"] = 6255148u },
+        ["country"] = new Dictionary<string, object>
+        {
+            ["geoname_id"] = 2661886u,
+            ["iso_code"] = "SE",
+            ["names"] = new Dictionary<string, object> { ["de"] = "Schweden", ["en"] = "Sweden" },
+        },
+        ["registered_country"] = new Dictionary<string, object> { ["iso_code"] = "NO" },
+    };
+
     [Test]
     public void A_geoip2_file_is_read_by_its_country_iso_code()
     {
-        var path = CountryDatabases.Write("GeoLite2-Country", new Dictionary<string, object>
-        {
-            ["continent"] = new Dictionary<string, object> { ["code"] = "EU", ["geoname_id"] = 6255148u },
-            ["country"] = new Dictionary<string, object>
-            {
-                ["geoname_id"] = 2661886u,
-                ["iso_code"] = "SE",
-                ["names"] = new Dictionary<string, object> { ["de"] = "Schweden", ["en"] = "Sweden" },
-            },
-            ["registered_country"] = new Dictionary<string, object> { ["iso_code"] = "NO" },
-        });
+        var path = CountryDatabases.Write("GeoLite2-Country", Sweden);
         try
         {
             using var database = CountryDatabase.Open(path);
@@ -114,6 +120,31 @@ public sealed class CountryDatabaseTests
             {
                 Assert.That(database.CountryOf(IPAddress.Parse("8.8.8.8")), Is.EqualTo("SE"));
                 Assert.That(database.CountryOf(IPAddress.Parse("200.1.1.1")), Is.Null, "128.0.0.0/1 is empty in this file");
+            });
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
+    public void A_file_damaged_after_the_start_check_costs_visits_their_country_never_their_redirect()
+    {
+        var path = CountryDatabases.Write("GeoLite2-Country", Sweden, damaged: true);
+        try
+        {
+            var logger = new RecordingLogger();
+            using var countries = new VisitorCountries(Options.Create(new ShortlinkOptions { Visits = { CountryDatabase = path } }), logger);
+            string? CountryFrom(string address) =>
+                countries.Of(new DefaultHttpContext { Connection = { RemoteIpAddress = IPAddress.Parse(address) } });
+            Assert.Multiple(() =>
+            {
+                Assert.That(CountryFrom("200.1.1.1"), Is.Null);
+                Assert.That(CountryFrom("200.1.1.2"), Is.Null);
+                Assert.That(CountryFrom("8.8.8.8"), Is.EqualTo("SE"), "the sound part of the file still answers");
+                Assert.That(logger.Errors, Has.Count.EqualTo(1), "logged once, not per visit");
+                Assert.That(logger.Errors, Has.None.Contains("200.1.1"), "no address is logged");
             });
         }
         finally
@@ -189,4 +220,22 @@ public sealed class CountryDatabaseTests
     [Test]
     public void Every_visit_from_one_country_shares_its_code() =>
         Assert.That(CountryCodes.Of(new string(['d', 'e'])), Is.SameAs(CountryCodes.Of("DE")));
+
+    /// <summary>The errors logged, each with its exception, as text.</summary>
+    private sealed class RecordingLogger : ILogger<VisitorCountries>
+    {
+        public List<string> Errors { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel == LogLevel.Error)
+            {
+                Errors.Add($"{formatter(state, exception)} {exception}");
+            }
+        }
+    }
 }

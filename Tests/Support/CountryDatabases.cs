@@ -16,16 +16,17 @@ internal static class CountryDatabases
                 "SHORTLINK_TEST_COUNTRY_DATABASE is not set: run the tests through ops/test, or set it to the path ops/geo-fetch prints.");
 
     /// <summary>
-    /// An IPv4 database whose one record covers 0.0.0.0/1 (8.8.8.8 among them); 128.0.0.0/1 is empty. Values are
-    /// strings, uints and maps with string keys (the format's string, uint32 and map). The caller deletes the file.
+    /// An IPv4 database whose one record covers 0.0.0.0/1 (8.8.8.8 among them); 128.0.0.0/1 is empty, or with
+    /// <paramref name="damaged"/> points past the end of the file. Values are strings, uints and maps with string keys
+    /// (the format's string, uint32 and map). The caller deletes the file.
     /// </summary>
-    public static string Write(string databaseType, IReadOnlyDictionary<string, object> record)
+    public static string Write(string databaseType, IReadOnlyDictionary<string, object> record, bool damaged = false)
     {
         const uint nodeCount = 1;
         var file = new List<byte>();
         // One node of two 24-bit records: the left one points at the data section's first byte, the right one is empty.
         AddBigEndian(file, nodeCount + 16, 3);
-        AddBigEndian(file, nodeCount, 3);
+        AddBigEndian(file, damaged ? 0xFF_FFFF : nodeCount, 3);
         file.AddRange(new byte[16]);
         Encode(file, record);
         file.AddRange([0xAB, 0xCD, 0xEF, .. "MaxMind.com"u8]);
