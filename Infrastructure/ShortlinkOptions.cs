@@ -335,8 +335,14 @@ internal sealed class VisitOptions
 
     /// <summary>
     /// A header in which a trusted edge names the visitor's country (CloudFront-Viewer-Country, CF-IPCountry);
-    /// read only from requests that came through Network:TrustedProxies. Empty: no country.
+    /// read only from requests that came through Network:TrustedProxies. Empty: no header is believed.
     /// </summary>
     [RegularExpression("^[A-Za-z0-9-]{0,64}$")]
     public string CountryHeader { get; set; } = "";
+
+    /// <summary>
+    /// A country .mmdb file (GeoLite2 or GeoIP2 Country or City, DB-IP, ip-location-db) in which the client's address is
+    /// looked up when no trusted edge names its country; checked at start. Empty: no lookups.
+    /// </summary>
+    public string CountryDatabase { get; set; } = "";
 }

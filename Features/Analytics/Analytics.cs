@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Options;
 using Shortlink.Features.Analytics.Queue;
+using Shortlink.Infrastructure;
 
 namespace Shortlink.Features.Analytics;
 
@@ -15,6 +17,8 @@ internal static class Analytics
     {
         services.AddSingleton(_ => UserAgents.Embedded.Value);
         services.AddSingleton<VisitorHashes>();
+        services.AddSingleton<VisitorCountries>();
+        services.AddSingleton<IValidateOptions<ShortlinkOptions>, CountryDatabaseSetting>();
         services.AddHostedService(provider => provider.GetRequiredService<VisitorHashes>());
         services.AddSingleton<VisitRecorder>();
         services.AddSingleton<VisitBatchWriter>();

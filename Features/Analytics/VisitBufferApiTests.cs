@@ -104,5 +104,5 @@ public sealed class VisitBufferApiTests : ApiTestBase
     }
 
     private static async Task<long> DroppedAsync(HttpClient client, string reason) =>
-        (long)await Metrics.ValueAsync(client, "shortlink_visits_dropped_total", ("reason", reason));
+        (long)await PrometheusText.SumAsync(client, "shortlink_visits_dropped_total", $"reason=\"{reason}\"");
 }

@@ -6,7 +6,6 @@ using Microsoft.Extensions.Options;
 using Shortlink.Features.Links;
 using Shortlink.Infrastructure;
 using Shortlink.Infrastructure.Telemetry;
-using Shortlink.Infrastructure.Web;
 
 namespace Shortlink.Features.Analytics;
 
@@ -40,6 +39,7 @@ internal sealed class VisitRecorder
 {
     private readonly Channel<VisitEvent> buffer;
     private readonly VisitorHashes hashes;
+    private readonly VisitorCountries countries;
     private readonly VisitOptions options;
     private readonly ILogger<VisitRecorder> logger;
     private readonly Counter<long> dropped;
@@ -47,9 +47,11 @@ internal sealed class VisitRecorder
     private long droppedInBurst;
     private DateTime burstStarted;
 
-    public VisitRecorder(VisitorHashes hashes, IOptions<ShortlinkOptions> options, IMeterFactory meters, ILogger<VisitRecorder> logger)
+    public VisitRecorder(VisitorHashes hashes, VisitorCountries countries, IOptions<ShortlinkOptions> options, IMeterFactory meters,
+        ILogger<VisitRecorder> logger)
     {
         this.hashes = hashes;
+        this.countries = countries;
         this.options = options.Value.Visits;
         this.logger = logger;
         buffer = Channel.CreateBounded<VisitEvent>(new BoundedChannelOptions(this.options.BufferCapacity)
@@ -83,7 +85,7 @@ internal sealed class VisitRecorder
             now,
             ReferrerHosts.Of(request.Headers.Referer.ToString()),
             userAgent.Length == 0 ? null : userAgent,
-            CountryOf(context),
+            countries.Of(context),
             hashes.Hash(context.Connection.RemoteIpAddress, userAgent, now),
             options.Region)
         {
@@ -128,16 +130,6 @@ internal sealed class VisitRecorder
                 (DateTime.UtcNow - burstStarted).TotalSeconds);
             droppedInBurst = 0;
         }
-    }
-
-    private string? CountryOf(HttpContext context)
-    {
-        if (options.CountryHeader.Length == 0 || !ClientNetwork.CameThroughTrustedProxy(context))
-        {
-            return null;
-        }
-        var value = context.Request.Headers[options.CountryHeader].ToString();
-        return value.Length == 2 && char.IsAsciiLetter(value[0]) && char.IsAsciiLetter(value[1]) ? value.ToUpperInvariant() : null;
     }
 }
 

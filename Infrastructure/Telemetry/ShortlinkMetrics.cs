@@ -3,8 +3,8 @@ using System.Diagnostics.Metrics;
 namespace Shortlink.Infrastructure.Telemetry;
 
 /// <summary>
-/// Business counters and the service's own gauges; exported at /metrics as shortlink_links_created_total,
-/// shortlink_redirects_total and shortlink_redis_connected.
+/// Business counters and the service's own gauges; exported at /metrics as shortlink_links_created_total and
+/// shortlink_redis_connected. Features add theirs to the same meter (shortlink_redirects_total, shortlink_visits_*).
 /// </summary>
 internal static class ShortlinkMetrics
 {
@@ -13,15 +13,6 @@ internal static class ShortlinkMetrics
     private static readonly Meter Meter = new(MeterName);
     private static readonly Counter<long> LinksCreated = Meter.CreateCounter<long>("shortlink.links.created", "{link}",
         "Links created through the API");
-    // Counted in plain fields and read when /metrics is scraped: a visit costs an increment, not a measurement.
-    private static readonly int[] RedirectStatuses = [301, 302, 303, 307, 308];
-    private static readonly long[] RedirectCounts = new long[RedirectStatuses.Length];
-    private static readonly KeyValuePair<string, object?>[] RedirectTags =
-        [.. RedirectStatuses.Select(status => new KeyValuePair<string, object?>("http.response.status_code", status))];
-
-    private static readonly ObservableCounter<long> Redirects = Meter.CreateObservableCounter("shortlink.redirects",
-        () => RedirectStatuses.Select((_, i) => new Measurement<long>(Volatile.Read(ref RedirectCounts[i]), RedirectTags[i])),
-        "{redirect}", "Redirects answered, by status code");
 
     /// <summary>
     /// Reports 1 while the given check says Redis is connected, 0 otherwise, on a meter of the service instance's
@@ -38,6 +29,4 @@ internal static class ShortlinkMetrics
             LinksCreated.Add(count);
         }
     }
-
-    public static void Redirected(int status) => Interlocked.Increment(ref RedirectCounts[Array.IndexOf(RedirectStatuses, status)]);
 }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using NUnit.Framework;
 using Shortlink.Tests.Support;
+using static Shortlink.Tests.Support.PrometheusText;
 
 namespace Shortlink.Tests.Api;
 
@@ -65,7 +66,7 @@ public sealed class HealthAndErrorsTests : ApiTestBase
         await CreateLinkAsync(new { url = "https://example.com/metrics-2", slug = "metered-2" });
         (await Http.GetAsync("/metered")).Dispose();
         (await Http.GetAsync("/metered-2")).Dispose();
-        const string redirected = "http_response_status_code=\"302\"";
+        string[] redirected = ["outcome=\"redirected\"", "http_response_status_code=\"302\""];
         var after = before;
         await Eventually.TrueAsync(async () =>
         {
@@ -80,11 +81,6 @@ public sealed class HealthAndErrorsTests : ApiTestBase
             Assert.That(after, Does.Contain("http_server_request_duration_seconds_bucket"));
         });
     }
-
-    /// <summary>The value of a sample in the Prometheus text format, found by its name and one of its labels.</summary>
-    private static double Sample(string metrics, string name, string label = "") =>
-        double.Parse(metrics.Split('\n').First(line => line.StartsWith(name + "{", StringComparison.Ordinal) && line.Contains(label, StringComparison.Ordinal))
-            .Split(' ')[^1], System.Globalization.CultureInfo.InvariantCulture);
 
     [Test]
     public async Task Unknown_routes_answer_a_404_problem()

@@ -125,7 +125,7 @@ public sealed class VisitQueueApiTests : ApiTestBase
                     """), Is.EqualTo(10_000));
                 Assert.That(await VisitsOfUrlsLikeAsync("https://example.com/killed-worker/%"), Is.EqualTo(10_000));
                 Assert.That(await TotalOfUrlsLikeAsync("https://example.com/killed-worker/%"), Is.EqualTo(10_000), "rollups count each visit once");
-                Assert.That(await Metrics.ValueAsync(visitor, "shortlink_visits_dropped_total"), Is.Zero);
+                Assert.That(await PrometheusText.SumAsync(visitor, "shortlink_visits_dropped_total"), Is.Zero);
                 Assert.That(await TestQueues.CountAsync(RabbitMqConnectionString!, queue + ".dead"), Is.Zero);
             });
         }
@@ -158,7 +158,7 @@ public sealed class VisitQueueApiTests : ApiTestBase
                 elapsed.Restart();
             }
         });
-        await Eventually.TrueAsync(async () => await Metrics.ValueAsync(visitor, "shortlink_visits_consumed_total") > 0, TimeSpan.FromSeconds(30));
+        await Eventually.TrueAsync(async () => await PrometheusText.SumAsync(visitor, "shortlink_visits_consumed_total") > 0, TimeSpan.FromSeconds(30));
 
         await rabbitMq.StopAsync();
         var away = Stopwatch.StartNew();
@@ -180,7 +180,7 @@ public sealed class VisitQueueApiTests : ApiTestBase
         await redirects;
 
         Assert.That(statuses.Where(status => status != HttpStatusCode.Found), Is.Empty, "every redirect answered 302");
-        Assert.That(await Metrics.ValueAsync(visitor, "shortlink_visits_dropped_total"), Is.Zero,
+        Assert.That(await PrometheusText.SumAsync(visitor, "shortlink_visits_dropped_total"), Is.Zero,
             "the buffer holds more than half a minute of this traffic");
         await Eventually.TrueAsync(async () => await VisitsOfUrlsLikeAsync("https://example.com/rabbitmq-away/%") >= statuses.Count,
             TimeSpan.FromSeconds(60));
@@ -207,7 +207,7 @@ public sealed class VisitQueueApiTests : ApiTestBase
         {
             await channel.BasicPublishAsync(QueueName, QueueName, mandatory: true, VisitMessages.Properties(default), VisitMessages.Encode(visits));
         }
-        await Eventually.TrueAsync(async () => await Metrics.ValueAsync(Http, "shortlink_visits_consumed_total") >= 6);
+        await Eventually.TrueAsync(async () => await PrometheusText.SumAsync(Http, "shortlink_visits_consumed_total") >= 6);
         await Eventually.TrueAsync(async () => await TestQueues.CountAsync(RabbitMqConnectionString!, QueueName) == 0);
         Assert.Multiple(async () =>
         {
@@ -220,7 +220,7 @@ public sealed class VisitQueueApiTests : ApiTestBase
     public async Task A_message_that_is_no_visits_message_is_dead_lettered_at_once_and_counted()
     {
         var deadBefore = await TestQueues.CountAsync(RabbitMqConnectionString!, QueueName + ".dead");
-        var countedBefore = await Metrics.ValueAsync(Http, "shortlink_visits_dead_lettered_total");
+        var countedBefore = await PrometheusText.SumAsync(Http, "shortlink_visits_dead_lettered_total");
         await using var connection = await TestQueues.ConnectAsync(RabbitMqConnectionString!);
         await using var channel = await connection.CreateChannelAsync();
         await channel.BasicPublishAsync(QueueName, QueueName, mandatory: true,
@@ -228,7 +228,7 @@ public sealed class VisitQueueApiTests : ApiTestBase
         await channel.BasicPublishAsync(QueueName, QueueName, mandatory: true,
             new BasicProperties { Type = "something.else.v1", Persistent = true }, Encoding.UTF8.GetBytes("[]"));
         await Eventually.TrueAsync(async () => await TestQueues.CountAsync(RabbitMqConnectionString!, QueueName + ".dead") == deadBefore + 2);
-        await Eventually.TrueAsync(async () => await Metrics.ValueAsync(Http, "shortlink_visits_dead_lettered_total") == countedBefore + 2);
+        await Eventually.TrueAsync(async () => await PrometheusText.SumAsync(Http, "shortlink_visits_dead_lettered_total") == countedBefore + 2);
         Assert.That(App.Logs.Events.Where(e => e.Level == Serilog.Events.LogEventLevel.Error).Select(e => e.RenderMessage()),
             Has.Exactly(2).Contains("not a visits message"));
     }
@@ -238,7 +238,7 @@ public sealed class VisitQueueApiTests : ApiTestBase
     {
         var code = (await CreateLinkAsync(new { url = "https://example.com/refused-by-the-database" })).GetProperty("code").GetString()!;
         var deadBefore = await TestQueues.CountAsync(RabbitMqConnectionString!, QueueName + ".dead");
-        var countedBefore = await Metrics.ValueAsync(Http, "shortlink_visits_dead_lettered_total");
+        var countedBefore = await PrometheusText.SumAsync(Http, "shortlink_visits_dead_lettered_total");
         await ExecuteAsync("ALTER TABLE visits ADD CONSTRAINT ck_no_refused CHECK (region <> 'refused')");
         try
         {
@@ -248,7 +248,7 @@ public sealed class VisitQueueApiTests : ApiTestBase
             {
                 using var refusedVisitor = refusedRegion.CreateClient(new() { AllowAutoRedirect = false });
                 (await refusedVisitor.GetAsync($"/{code}")).Dispose();
-                await Eventually.TrueAsync(async () => await Metrics.ValueAsync(refusedVisitor, "shortlink_visits_published_total") == 1);
+                await Eventually.TrueAsync(async () => await PrometheusText.SumAsync(refusedVisitor, "shortlink_visits_published_total") == 1);
             }
             (await Http.GetAsync($"/{code}")).Dispose();
             await Eventually.TrueAsync(async () => await TestQueues.CountAsync(RabbitMqConnectionString!, QueueName + ".dead") == deadBefore + 1);
@@ -257,7 +257,7 @@ public sealed class VisitQueueApiTests : ApiTestBase
         {
             await ExecuteAsync("ALTER TABLE visits DROP CONSTRAINT ck_no_refused");
         }
-        await Eventually.TrueAsync(async () => await Metrics.ValueAsync(Http, "shortlink_visits_dead_lettered_total") == countedBefore + 1);
+        await Eventually.TrueAsync(async () => await PrometheusText.SumAsync(Http, "shortlink_visits_dead_lettered_total") == countedBefore + 1);
         // The other visit is written.
         await Eventually.TrueAsync(async () => await VisitsOfUrlsLikeAsync("https://example.com/refused-by-the-database") == 1);
         Assert.That(App.Logs.Events.Select(e => e.RenderMessage()), Has.One.Contains($"refused by the database on {DeliveryLimit} deliveries"));
@@ -286,7 +286,7 @@ public sealed class VisitQueueApiTests : ApiTestBase
             {
                 using var visitor = api.CreateClient(new() { AllowAutoRedirect = false });
                 await RedirectInTraceAsync(visitor, code, trace);
-                await Eventually.TrueAsync(async () => await Metrics.ValueAsync(visitor, "shortlink_visits_published_total") == 1);
+                await Eventually.TrueAsync(async () => await PrometheusText.SumAsync(visitor, "shortlink_visits_published_total") == 1);
             }
             await using var connection = await TestQueues.ConnectAsync(RabbitMqConnectionString!);
             await using var channel = await connection.CreateChannelAsync();
@@ -324,7 +324,7 @@ public sealed class VisitQueueApiTests : ApiTestBase
         {
             using var visitor = otherLimit.CreateClient(new() { AllowAutoRedirect = false });
             (await visitor.GetAsync($"/{code}")).Dispose();
-            await Eventually.TrueAsync(async () => await Metrics.ValueAsync(visitor, "shortlink_visits_published_total") == 1);
+            await Eventually.TrueAsync(async () => await PrometheusText.SumAsync(visitor, "shortlink_visits_published_total") == 1);
             Assert.That(otherLimit.Logs.Events.Select(e => e.RenderMessage()),
                 Has.Some.Contains($"The queue {QueueName} exists with other arguments"));
         }

@@ -26,7 +26,7 @@ internal static class FollowLink
     internal sealed record PasswordForm(string Password, string Token);
 
     public static IServiceCollection AddRedirects(this IServiceCollection services) =>
-        services.AddSingleton<WrongPasswords>().AddSingleton<Visits>()
+        services.AddSingleton<WrongPasswords>().AddSingleton<RedirectOutcomes>().AddSingleton<Visits>()
             .Configure<RouteOptions>(routes => routes.SetParameterPolicy<LinkCodeConstraint>(LinkCodeConstraint.Name));
 
     public static void Map(IEndpointRouteBuilder endpoints)
@@ -103,11 +103,11 @@ internal static class FollowLink
         if (!await antiforgery.IsRequestValidAsync(context))
         {
             Visits.NeverCache(context.Response);
-            return ErrorPage.IsWanted(context.Request)
+            return visits.Refused(RedirectRefusal.FormRejected, ErrorPage.IsWanted(context.Request)
                 ? ErrorPage.Result(StatusCodes.Status400BadRequest, LinkProblems.FormRejected.Title,
                     "The form could not be accepted (cookies may be blocked, or it came from another site). Open the link again.")
                 : Problems.Of(LinkProblems.FormRejected,
-                    $"The form's anti-forgery token is missing or does not match its cookie; API clients send the password in {PasswordHeader}.");
+                    $"The form's anti-forgery token is missing or does not match its cookie; API clients send the password in {PasswordHeader}."));
         }
         var form = await context.Request.ReadFormAsync(context.RequestAborted);
         var password = form["password"] is { Count: 1 } given ? given[0] ?? "" : null;
@@ -134,7 +134,7 @@ internal sealed class LinkCodeConstraint : IRouteConstraint, IParameterLiteralNo
 
 /// <summary>One visit to a link, from the lookup to the answer; shared by the redirect and the password form.</summary>
 internal sealed class Visits(LinkCache links, VisitCounters counters, ShortDomain domain, DomainBlocklist blocklist, WrongPasswords wrongPasswords,
-    VisitRecorder recorder, IAntiforgery antiforgery, IOptions<ShortlinkOptions> options, TimeProvider clock) : IDisposable
+    VisitRecorder recorder, RedirectOutcomes outcomes, IAntiforgery antiforgery, IOptions<ShortlinkOptions> options, TimeProvider clock) : IDisposable
 {
     /// <summary>Per client address, as the visitor's quota: counted here since the redirect runs short-circuited.</summary>
     private readonly Quota perClient = new(options.Value.RateLimits.RedirectsPerClientPerMinute);
@@ -144,26 +144,28 @@ internal sealed class Visits(LinkCache links, VisitCounters counters, ShortDomai
         var ct = context.RequestAborted;
         if (!perClient.IsOff && perClient.Spend(ClientNetwork.ClientKey(context)) is { } wait)
         {
-            return RateLimits.TooManyRequests(wait, "The quota for this address is used up; retry after Retry-After seconds.");
+            return Refused(RedirectRefusal.RateLimited,
+                RateLimits.TooManyRequests(wait, "The quota for this address is used up; retry after Retry-After seconds."));
         }
         if (!LinkRules.IsPossibleCode(code))
         {
-            return NotFound(context, code);
+            return Refused(RedirectRefusal.NotFound, NotFound(context, code));
         }
         var cached = await links.FindAsync(domain.Name, code, ct);
         var now = clock.GetUtcNow().UtcDateTime;
         if (cached is not { Row: var link } || link.ValidFrom > now)
         {
-            return NotFound(context, code);
+            return Refused(RedirectRefusal.NotFound, NotFound(context, code));
         }
         // Checked on every redirect against the list in memory: blocking a domain stops its links at once, keeping them.
         if (blocklist.Covers(cached.TargetHost, cached.TargetIsAddress))
         {
-            return Gone(context, LinkProblems.LinkBlocked, $"The link '{code}' leads to a site that is blocked on this service.");
+            return Refused(RedirectRefusal.Blocked,
+                Gone(context, LinkProblems.LinkBlocked, $"The link '{code}' leads to a site that is blocked on this service."));
         }
         if (link.ExpiresAt <= now)
         {
-            return Gone(context, LinkProblems.LinkExpired, $"The link '{code}' expired.");
+            return Refused(RedirectRefusal.Expired, Gone(context, LinkProblems.LinkExpired, $"The link '{code}' expired."));
         }
         if (link.PasswordHash is not null && RefusePassword(context, link, password) is { } refusal)
         {
@@ -171,14 +173,15 @@ internal sealed class Visits(LinkCache links, VisitCounters counters, ShortDomai
         }
         if (link.MaxVisits is not null && !await counters.TryUseAsync(link, HttpMethods.IsHead(context.Request.Method), ct))
         {
-            return Gone(context, LinkProblems.VisitLimitReached, $"The link '{code}' has been visited as often as it allows.");
+            return Refused(RedirectRefusal.LimitReached,
+                Gone(context, LinkProblems.VisitLimitReached, $"The link '{code}' has been visited as often as it allows."));
         }
         var location = link.ForwardQuery ? QueryStringMerge.Merge(link.Url, context.Request.QueryString.Value) : link.Url;
         // Whoever gave the password may follow the link; no cache may hand the redirect to anyone else.
         context.Response.Headers.CacheControl = link.PasswordHash is null ? CacheControl(link, options.Value.Redirects, now) : "private, no-store";
         // 303 after the form, whatever the link's type: a 307 or 308 would make the browser post the password on to the target.
         var status = afterForm ? StatusCodes.Status303SeeOther : link.RedirectType;
-        ShortlinkMetrics.Redirected(status);
+        outcomes.Redirected(status);
         if (!HttpMethods.IsHead(context.Request.Method))
         {
             recorder.Record(context, link, now);
@@ -198,21 +201,22 @@ internal sealed class Visits(LinkCache links, VisitCounters counters, ShortDomai
         NeverCache(context.Response);
         if (password is null)
         {
-            return AskForPassword(context, LinkProblems.PasswordRequired,
-                $"The link '{link.Code}' needs a password: send it in {FollowLink.PasswordHeader}.", null);
+            return Refused(RedirectRefusal.PasswordRequired, AskForPassword(context, LinkProblems.PasswordRequired,
+                $"The link '{link.Code}' needs a password: send it in {FollowLink.PasswordHeader}.", null));
         }
         var client = ClientNetwork.ClientKey(context);
         if (wrongPasswords.SecondsUntilAttempt(link.Id, client) is { } wait)
         {
-            return RateLimits.TooManyRequests(wait, "Too many wrong passwords for this link or from this address; retry after Retry-After seconds.");
+            return Refused(RedirectRefusal.RateLimited, RateLimits.TooManyRequests(wait,
+                "Too many wrong passwords for this link or from this address; retry after Retry-After seconds."));
         }
         if (LinkPasswords.Verifies(link.PasswordHash!, password))
         {
             return null;
         }
         wrongPasswords.Record(link.Id, client);
-        return AskForPassword(context, LinkProblems.PasswordWrong, $"The password for the link '{link.Code}' is wrong.",
-            "That password is not right. Try again.");
+        return Refused(RedirectRefusal.PasswordWrong, AskForPassword(context, LinkProblems.PasswordWrong,
+            $"The password for the link '{link.Code}' is wrong.", "That password is not right. Try again."));
     }
 
     private IResult AskForPassword(HttpContext context, ProblemType type, string detail, string? formMessage)
@@ -270,6 +274,13 @@ internal sealed class Visits(LinkCache links, VisitCounters counters, ShortDomai
         return ErrorPage.IsWanted(context.Request)
             ? ErrorPage.Result(StatusCodes.Status410Gone, type.Title, "This short link is no longer available.")
             : Problems.Of(type, detail);
+    }
+
+    /// <summary>Counts the refusal in shortlink_redirects_total and hands its answer on.</summary>
+    public IResult Refused(RedirectRefusal refusal, IResult answer)
+    {
+        outcomes.Refused(refusal);
+        return answer;
     }
 
     public void Dispose() => perClient.Dispose();
