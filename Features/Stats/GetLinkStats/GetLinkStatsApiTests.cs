@@ -7,46 +7,21 @@ using Shortlink.Tests.Support;
 namespace Shortlink.Features.Stats;
 
 /// <summary>A link's stats, read from the rollups that the visit writer made, against counts worked out by hand.</summary>
-public sealed class GetLinkStatsApiTests : ApiTestBase
+public sealed class GetLinkStatsApiTests : TwoOwnersApiTestBase
 {
-    private HttpClient alice = null!;
     private HttpClient aliceReadOnly = null!;
-    private HttpClient bob = null!;
 
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Shortlink:Visits:Enabled"] = "true" };
 
     [OneTimeSetUp]
-    public async Task CreateOwners()
-    {
-        var owner = await TestKeys.CreateAsync(Http, "member");
-        alice = NewClient(owner.Key);
-        aliceReadOnly = NewClient((await TestKeys.CreateAsync(Http, "readonly", owner.OwnerId)).Key);
-        bob = NewClient((await TestKeys.CreateAsync(Http, "member")).Key);
-    }
+    public async Task CreateReadOnlyKey() =>
+        aliceReadOnly = NewClient((await TestKeys.CreateAsync(Http, "readonly", AliceOwnerId)).Key);
 
     [OneTimeTearDown]
-    public void DisposeClients()
-    {
-        alice.Dispose();
-        aliceReadOnly.Dispose();
-        bob.Dispose();
-    }
+    public void DisposeReadOnlyClient() => aliceReadOnly.Dispose();
 
-    private async Task<TestVisits.Link> AlicesLinkAsync()
-    {
-        using var response = await alice.PostAsJsonAsync("/api/v1/links", new { url = "https://example.com/stats" });
-        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
-        var code = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString()!;
-        return await TestVisits.LinkAsync(ConnectionString, code);
-    }
-
-    private static async Task<JsonElement> StatsAsync(HttpClient client, string code, string query)
-    {
-        using var response = await client.GetAsync($"/api/v1/links/{code}/stats?{query}");
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), body);
-        return JsonDocument.Parse(body).RootElement;
-    }
+    private static Task<JsonElement> StatsAsync(HttpClient client, string code, string query) =>
+        OkJsonAsync(client, $"/api/v1/links/{code}/stats?{query}");
 
     private static (string Start, long Visits)[] Series(JsonElement stats) =>
         [.. stats.GetProperty("series").EnumerateArray().Select(bucket => (bucket.GetProperty("start").GetString()!, bucket.GetProperty("visits").GetInt64()))];
@@ -57,7 +32,7 @@ public sealed class GetLinkStatsApiTests : ApiTestBase
     [Test]
     public async Task Hours_are_counted_with_empty_ones_filled_and_the_top_values_of_each_dimension()
     {
-        var link = await AlicesLinkAsync();
+        var link = await LinkOfAsync(Alice);
         await TestVisits.WriteAsync(App,
         [
             link.Visit("2026-05-04T08:59:59.999Z", visitor: 9),
@@ -67,7 +42,7 @@ public sealed class GetLinkStatsApiTests : ApiTestBase
             link.Visit("2026-05-04T12:30:00Z", "blog.example.com", TestVisits.IPhone, "DE", visitor: 3),
             link.Visit("2026-05-04T15:00:00Z", visitor: 9),
         ]);
-        var stats = await StatsAsync(alice, link.Code, "from=2026-05-04T09:00:00Z&to=2026-05-04T15:00:00Z&interval=hour");
+        var stats = await StatsAsync(Alice, link.Code, "from=2026-05-04T09:00:00Z&to=2026-05-04T15:00:00Z&interval=hour");
         Assert.Multiple(() =>
         {
             Assert.That(stats.GetProperty("code").GetString(), Is.EqualTo(link.Code));
@@ -94,12 +69,12 @@ public sealed class GetLinkStatsApiTests : ApiTestBase
     [Test]
     public async Task Top_lists_hold_the_ten_most_frequent_values()
     {
-        var link = await AlicesLinkAsync();
+        var link = await LinkOfAsync(Alice);
         // Referrer r01 brings 12 visits, r02 11 and so on down to r12 with one.
         await TestVisits.WriteAsync(App, Enumerable.Range(1, 12)
             .SelectMany(rank => Enumerable.Repeat($"r{rank:00}.example", 13 - rank))
             .Select((host, i) => link.Visit($"2026-05-05T10:{i % 60:00}:00Z", host)));
-        var stats = await StatsAsync(alice, link.Code, "from=2026-05-05&to=2026-05-06");
+        var stats = await StatsAsync(Alice, link.Code, "from=2026-05-05&to=2026-05-06");
         Assert.Multiple(() =>
         {
             Assert.That(stats.GetProperty("visits").GetInt64(), Is.EqualTo(78));
@@ -110,7 +85,7 @@ public sealed class GetLinkStatsApiTests : ApiTestBase
     [Test]
     public async Task Unique_visitors_count_each_visitor_once_a_utc_day_in_the_hour_of_their_first_visit()
     {
-        var link = await AlicesLinkAsync();
+        var link = await LinkOfAsync(Alice);
         await TestVisits.WriteAsync(App,
         [
             link.Visit("2026-05-06T09:00:00Z", visitor: 0xA),
@@ -118,9 +93,9 @@ public sealed class GetLinkStatsApiTests : ApiTestBase
             link.Visit("2026-05-06T20:00:00Z", visitor: 0xA),
             link.Visit("2026-05-07T09:00:00Z", visitor: 0xA),
         ]);
-        var bothDays = await StatsAsync(alice, link.Code, "from=2026-05-06&to=2026-05-08");
-        var firstDay = await StatsAsync(alice, link.Code, "from=2026-05-06&to=2026-05-07");
-        var fromNoon = await StatsAsync(alice, link.Code, "from=2026-05-06T12:00:00Z&to=2026-05-08&interval=hour");
+        var bothDays = await StatsAsync(Alice, link.Code, "from=2026-05-06&to=2026-05-08");
+        var firstDay = await StatsAsync(Alice, link.Code, "from=2026-05-06&to=2026-05-07");
+        var fromNoon = await StatsAsync(Alice, link.Code, "from=2026-05-06T12:00:00Z&to=2026-05-08&interval=hour");
         Assert.Multiple(() =>
         {
             Assert.That(bothDays.GetProperty("visits").GetInt64(), Is.EqualTo(4));
@@ -136,7 +111,7 @@ public sealed class GetLinkStatsApiTests : ApiTestBase
     [Test]
     public async Task Bots_are_left_out_unless_asked_for()
     {
-        var link = await AlicesLinkAsync();
+        var link = await LinkOfAsync(Alice);
         await TestVisits.WriteAsync(App,
         [
             link.Visit("2026-05-08T10:00:00Z", visitor: 1),
@@ -145,8 +120,8 @@ public sealed class GetLinkStatsApiTests : ApiTestBase
             link.Visit("2026-05-08T11:20:00Z", agent: TestVisits.Googlebot, visitor: 3),
             link.Visit("2026-05-08T11:30:00Z", agent: TestVisits.Googlebot, visitor: 4),
         ]);
-        var people = await StatsAsync(alice, link.Code, "from=2026-05-08T10:00:00Z&to=2026-05-08T12:00:00Z&interval=hour");
-        var everyone = await StatsAsync(alice, link.Code, "from=2026-05-08T10:00:00Z&to=2026-05-08T12:00:00Z&interval=hour&includeBots=true");
+        var people = await StatsAsync(Alice, link.Code, "from=2026-05-08T10:00:00Z&to=2026-05-08T12:00:00Z&interval=hour");
+        var everyone = await StatsAsync(Alice, link.Code, "from=2026-05-08T10:00:00Z&to=2026-05-08T12:00:00Z&interval=hour&includeBots=true");
         Assert.Multiple(() =>
         {
             Assert.That(people.GetProperty("includeBots").GetBoolean(), Is.False);
@@ -165,7 +140,7 @@ public sealed class GetLinkStatsApiTests : ApiTestBase
     [Test]
     public async Task Berlin_days_last_23_hours_in_march_and_25_in_october()
     {
-        var link = await AlicesLinkAsync();
+        var link = await LinkOfAsync(Alice);
         await TestVisits.WriteAsync(App,
         [
             link.Visit("2026-03-28T22:30:00Z"), // 23:30 CET on the 28th
@@ -176,8 +151,8 @@ public sealed class GetLinkStatsApiTests : ApiTestBase
             link.Visit("2026-10-25T22:30:00Z"), // 23:30 CET on the 25th
             link.Visit("2026-10-25T23:30:00Z"), // 00:30 CET on the 26th
         ]);
-        var march = await StatsAsync(alice, link.Code, "from=2026-03-28&to=2026-03-31&tz=Europe/Berlin");
-        var october = await StatsAsync(alice, link.Code, "from=2026-10-25&to=2026-10-27&interval=day&tz=Europe/Berlin");
+        var march = await StatsAsync(Alice, link.Code, "from=2026-03-28&to=2026-03-31&tz=Europe/Berlin");
+        var october = await StatsAsync(Alice, link.Code, "from=2026-10-25&to=2026-10-27&interval=day&tz=Europe/Berlin");
         Assert.Multiple(() =>
         {
             Assert.That(march.GetProperty("from").GetString(), Is.EqualTo("2026-03-28T00:00:00+01:00"));
@@ -194,7 +169,7 @@ public sealed class GetLinkStatsApiTests : ApiTestBase
     [Test]
     public async Task Berlin_hours_show_the_hour_clocks_go_back_twice()
     {
-        var link = await AlicesLinkAsync();
+        var link = await LinkOfAsync(Alice);
         await TestVisits.WriteAsync(App,
         [
             link.Visit("2026-10-24T22:30:00Z"), // 00:30 CEST
@@ -202,7 +177,7 @@ public sealed class GetLinkStatsApiTests : ApiTestBase
             link.Visit("2026-10-25T01:15:00Z"), // 02:15 CET, the second time
             link.Visit("2026-10-25T01:45:00Z"), // 02:45 CET
         ]);
-        var stats = await StatsAsync(alice, link.Code,
+        var stats = await StatsAsync(Alice, link.Code,
             "from=2026-10-25T00:00:00%2B02:00&to=2026-10-25T04:00:00%2B01:00&interval=hour&tz=Europe/Berlin");
         Assert.That(Series(stats), Is.EqualTo(new[]
         {
@@ -214,10 +189,10 @@ public sealed class GetLinkStatsApiTests : ApiTestBase
     [Test]
     public async Task A_half_hour_zone_gets_hour_buckets_and_a_precise_refusal_of_days()
     {
-        var link = await AlicesLinkAsync();
+        var link = await LinkOfAsync(Alice);
         await TestVisits.WriteAsync(App, [link.Visit("2026-05-09T10:45:00Z")]);
-        var hours = await StatsAsync(alice, link.Code, "from=2026-05-09T10:00:00Z&to=2026-05-09T12:00:00Z&interval=hour&tz=Asia/Kolkata");
-        using var days = await alice.GetAsync($"/api/v1/links/{link.Code}/stats?from=2026-05-09&to=2026-05-10&interval=day&tz=Asia/Kolkata");
+        var hours = await StatsAsync(Alice, link.Code, "from=2026-05-09T10:00:00Z&to=2026-05-09T12:00:00Z&interval=hour&tz=Asia/Kolkata");
+        using var days = await Alice.GetAsync($"/api/v1/links/{link.Code}/stats?from=2026-05-09&to=2026-05-10&interval=day&tz=Asia/Kolkata");
         var refusal = await AssertProblemAsync(days, HttpStatusCode.BadRequest, "urn:shortlink:problem:validation-failed");
         Assert.Multiple(() =>
         {
@@ -229,9 +204,9 @@ public sealed class GetLinkStatsApiTests : ApiTestBase
     [Test]
     public async Task By_default_the_last_30_utc_days_up_to_the_end_of_today()
     {
-        var link = await AlicesLinkAsync();
+        var link = await LinkOfAsync(Alice);
         var today = App.Clock.GetUtcNow().UtcDateTime.Date;
-        var stats = await StatsAsync(alice, link.Code, "");
+        var stats = await StatsAsync(Alice, link.Code, "");
         Assert.Multiple(() =>
         {
             Assert.That(DateTimeOffset.Parse(stats.GetProperty("to").GetString()!, System.Globalization.CultureInfo.InvariantCulture),
@@ -248,7 +223,7 @@ public sealed class GetLinkStatsApiTests : ApiTestBase
     [Test]
     public async Task Redirected_visits_show_up_in_the_stats()
     {
-        var link = await AlicesLinkAsync();
+        var link = await LinkOfAsync(Alice);
         using var visitor = NewClient(key: null);
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/{link.Code}");
         request.Headers.Referrer = new Uri("https://news.example.org/article?id=1");
@@ -260,7 +235,7 @@ public sealed class GetLinkStatsApiTests : ApiTestBase
         var stats = default(JsonElement);
         await Eventually.TrueAsync(async () =>
         {
-            stats = await StatsAsync(alice, link.Code, "interval=hour&from=" + Uri.EscapeDataString(App.Clock.GetUtcNow().AddHours(-1).ToString("O")));
+            stats = await StatsAsync(Alice, link.Code, "interval=hour&from=" + Uri.EscapeDataString(App.Clock.GetUtcNow().AddHours(-1).ToString("O")));
             return stats.GetProperty("visits").GetInt64() == 1;
         });
         Assert.Multiple(() =>
@@ -274,10 +249,10 @@ public sealed class GetLinkStatsApiTests : ApiTestBase
     [Test]
     public async Task Another_owners_link_has_no_stats_to_show()
     {
-        var link = await AlicesLinkAsync();
-        using var other = await bob.GetAsync($"/api/v1/links/{link.Code}/stats");
-        using var unknown = await alice.GetAsync("/api/v1/links/NoSuchLink/stats");
-        using var impossible = await alice.GetAsync("/api/v1/links/not%20a%20code/stats");
+        var link = await LinkOfAsync(Alice);
+        using var other = await Bob.GetAsync($"/api/v1/links/{link.Code}/stats");
+        using var unknown = await Alice.GetAsync("/api/v1/links/NoSuchLink/stats");
+        using var impossible = await Alice.GetAsync("/api/v1/links/not%20a%20code/stats");
         await AssertProblemAsync(other, HttpStatusCode.NotFound, "urn:shortlink:problem:link-not-found");
         await AssertProblemAsync(unknown, HttpStatusCode.NotFound, "urn:shortlink:problem:link-not-found");
         await AssertProblemAsync(impossible, HttpStatusCode.NotFound, "urn:shortlink:problem:link-not-found");
@@ -300,10 +275,8 @@ public sealed class GetLinkStatsApiTests : ApiTestBase
     [TestCase("from=2020-01-01&to=2026-01-01&interval=hour", "interval")]
     public async Task A_query_it_cannot_answer_gets_a_validation_problem_naming_the_parameter(string query, string parameter)
     {
-        var link = await AlicesLinkAsync();
-        using var response = await alice.GetAsync($"/api/v1/links/{link.Code}/stats?{query}");
-        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest, "urn:shortlink:problem:validation-failed");
-        Assert.That(problem.GetProperty("errors").TryGetProperty(parameter, out _), Is.True, problem.ToString());
+        var link = await LinkOfAsync(Alice);
+        await AssertRefusedParameterAsync(Alice, $"/api/v1/links/{link.Code}/stats?{query}", parameter);
     }
 
     [TestCase("includeBots=maybe")]
@@ -311,8 +284,8 @@ public sealed class GetLinkStatsApiTests : ApiTestBase
     [TestCase("interval=hour&interval=day")]
     public async Task A_malformed_query_gets_a_malformed_request_problem(string query)
     {
-        var link = await AlicesLinkAsync();
-        using var response = await alice.GetAsync($"/api/v1/links/{link.Code}/stats?{query}");
+        var link = await LinkOfAsync(Alice);
+        using var response = await Alice.GetAsync($"/api/v1/links/{link.Code}/stats?{query}");
         await AssertProblemAsync(response, HttpStatusCode.BadRequest, "urn:shortlink:problem:malformed-request");
     }
 }

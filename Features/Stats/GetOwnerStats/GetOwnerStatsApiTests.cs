@@ -7,39 +7,9 @@ using Shortlink.Tests.Support;
 namespace Shortlink.Features.Stats;
 
 /// <summary>An owner's totals and top links, from the rollups of its links only. Each test counts in hours of its own.</summary>
-public sealed class GetOwnerStatsApiTests : ApiTestBase
+public sealed class GetOwnerStatsApiTests : TwoOwnersApiTestBase
 {
-    private HttpClient alice = null!;
-    private HttpClient bob = null!;
-
-    [OneTimeSetUp]
-    public async Task CreateOwners()
-    {
-        alice = NewClient((await TestKeys.CreateAsync(Http, "member")).Key);
-        bob = NewClient((await TestKeys.CreateAsync(Http, "member")).Key);
-    }
-
-    [OneTimeTearDown]
-    public void DisposeClients()
-    {
-        alice.Dispose();
-        bob.Dispose();
-    }
-
-    private async Task<TestVisits.Link> LinkOfAsync(HttpClient owner, string slug)
-    {
-        using var response = await owner.PostAsJsonAsync("/api/v1/links", new { url = "https://example.com/owned", slug });
-        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
-        return await TestVisits.LinkAsync(ConnectionString, slug);
-    }
-
-    private static async Task<JsonElement> StatsAsync(HttpClient client, string query)
-    {
-        using var response = await client.GetAsync($"/api/v1/stats?{query}");
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), body);
-        return JsonDocument.Parse(body).RootElement;
-    }
+    private static Task<JsonElement> StatsAsync(HttpClient client, string query) => OkJsonAsync(client, $"/api/v1/stats?{query}");
 
     private static (string Code, long Visits)[] TopLinks(JsonElement stats) =>
         [.. stats.GetProperty("topLinks").EnumerateArray().Select(link => (link.GetProperty("code").GetString()!, link.GetProperty("visits").GetInt64()))];
@@ -47,10 +17,10 @@ public sealed class GetOwnerStatsApiTests : ApiTestBase
     [Test]
     public async Task An_owner_sees_the_totals_and_top_links_of_its_own_links_and_an_admin_everyones()
     {
-        var popular = await LinkOfAsync(alice, "owner-popular");
-        var quiet = await LinkOfAsync(alice, "owner-quiet");
-        await LinkOfAsync(alice, "owner-unvisited");
-        var bobs = await LinkOfAsync(bob, "owner-bobs");
+        var popular = await LinkOfAsync(Alice, "owner-popular");
+        var quiet = await LinkOfAsync(Alice, "owner-quiet");
+        await LinkOfAsync(Alice, "owner-unvisited");
+        var bobs = await LinkOfAsync(Bob, "owner-bobs");
         await TestVisits.WriteAsync(App,
         [
             popular.Visit("2026-07-01T10:00:00Z", visitor: 1),
@@ -63,9 +33,9 @@ public sealed class GetOwnerStatsApiTests : ApiTestBase
             popular.Visit("2026-07-02T00:00:00Z", visitor: 1),
         ]);
         const string day = "from=2026-07-01&to=2026-07-02";
-        var alices = await StatsAsync(alice, day);
-        var withBots = await StatsAsync(alice, day + "&includeBots=true");
-        var bobsStats = await StatsAsync(bob, day);
+        var alices = await StatsAsync(Alice, day);
+        var withBots = await StatsAsync(Alice, day + "&includeBots=true");
+        var bobsStats = await StatsAsync(Bob, day);
         var everyone = await StatsAsync(Http, day);
         Assert.Multiple(() =>
         {
@@ -89,8 +59,8 @@ public sealed class GetOwnerStatsApiTests : ApiTestBase
     [Test]
     public async Task The_range_widens_to_whole_hours_and_deleted_links_drop_out()
     {
-        var kept = await LinkOfAsync(alice, "owner-kept");
-        var deleted = await LinkOfAsync(alice, "owner-deleted");
+        var kept = await LinkOfAsync(Alice, "owner-kept");
+        var deleted = await LinkOfAsync(Alice, "owner-deleted");
         await TestVisits.WriteAsync(App,
         [
             kept.Visit("2026-07-03T10:05:00Z"),
@@ -99,9 +69,9 @@ public sealed class GetOwnerStatsApiTests : ApiTestBase
             deleted.Visit("2026-07-03T10:30:00Z"),
         ]);
         const string hours = "from=2026-07-03T10:45:00Z&to=2026-07-03T11:15:00Z";
-        var before = await StatsAsync(alice, hours);
-        (await alice.DeleteAsync("/api/v1/links/owner-deleted")).Dispose();
-        var after = await StatsAsync(alice, hours);
+        var before = await StatsAsync(Alice, hours);
+        (await Alice.DeleteAsync("/api/v1/links/owner-deleted")).Dispose();
+        var after = await StatsAsync(Alice, hours);
         Assert.Multiple(() =>
         {
             Assert.That(before.GetProperty("from").GetString(), Is.EqualTo("2026-07-03T10:00:00+00:00"));
@@ -116,7 +86,7 @@ public sealed class GetOwnerStatsApiTests : ApiTestBase
     public async Task By_default_the_last_30_days_up_to_the_end_of_this_hour()
     {
         var now = App.Clock.GetUtcNow();
-        var stats = await StatsAsync(bob, "");
+        var stats = await StatsAsync(Bob, "");
         var hour = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 0, 0, TimeSpan.Zero);
         Assert.Multiple(() =>
         {
@@ -130,10 +100,6 @@ public sealed class GetOwnerStatsApiTests : ApiTestBase
     [TestCase("from=2026-07-01T10:00:00", "from")]
     [TestCase("from=2026-07-02&to=2026-07-01", "to")]
     [TestCase("to=10000-01-01", "to")]
-    public async Task A_query_it_cannot_answer_gets_a_validation_problem_naming_the_parameter(string query, string parameter)
-    {
-        using var response = await alice.GetAsync($"/api/v1/stats?{query}");
-        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest, "urn:shortlink:problem:validation-failed");
-        Assert.That(problem.GetProperty("errors").TryGetProperty(parameter, out _), Is.True, problem.ToString());
-    }
+    public Task A_query_it_cannot_answer_gets_a_validation_problem_naming_the_parameter(string query, string parameter) =>
+        AssertRefusedParameterAsync(Alice, $"/api/v1/stats?{query}", parameter);
 }

@@ -7,40 +7,8 @@ using Shortlink.Tests.Support;
 namespace Shortlink.Features.Stats;
 
 /// <summary>A link's raw visits: pages that cover each visit once, signed cursors, and the CSV export.</summary>
-public sealed class ListLinkVisitsApiTests : ApiTestBase
+public sealed class ListLinkVisitsApiTests : TwoOwnersApiTestBase
 {
-    private HttpClient alice = null!;
-    private HttpClient bob = null!;
-
-    [OneTimeSetUp]
-    public async Task CreateOwners()
-    {
-        alice = NewClient((await TestKeys.CreateAsync(Http, "member")).Key);
-        bob = NewClient((await TestKeys.CreateAsync(Http, "member")).Key);
-    }
-
-    [OneTimeTearDown]
-    public void DisposeClients()
-    {
-        alice.Dispose();
-        bob.Dispose();
-    }
-
-    private async Task<TestVisits.Link> AlicesLinkAsync()
-    {
-        using var response = await alice.PostAsJsonAsync("/api/v1/links", new { url = "https://example.com/visited" });
-        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
-        var code = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString()!;
-        return await TestVisits.LinkAsync(ConnectionString, code);
-    }
-
-    private static async Task<JsonElement> PageAsync(HttpClient client, string path)
-    {
-        using var response = await client.GetAsync(path);
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), body);
-        return JsonDocument.Parse(body).RootElement;
-    }
 
     private static async Task<HttpResponseMessage> CsvAsync(HttpClient client, string path)
     {
@@ -52,7 +20,7 @@ public sealed class ListLinkVisitsApiTests : ApiTestBase
     [Test]
     public async Task Pages_cover_every_visit_once_newest_first_even_when_visits_share_a_millisecond()
     {
-        var link = await AlicesLinkAsync();
+        var link = await LinkOfAsync(Alice);
         // Five visits in each of five milliseconds: the cursor must tell visits of one millisecond apart.
         var visits = Enumerable.Range(0, 25).Select(i => link.Visit($"2026-06-01T10:00:00.00{i / 5}Z", visitor: (ulong)i)).ToList();
         await TestVisits.WriteAsync(App, visits);
@@ -63,7 +31,7 @@ public sealed class ListLinkVisitsApiTests : ApiTestBase
         var pages = 0;
         for (string? cursor = null; ; pages++)
         {
-            var page = await PageAsync(alice, $"/api/v1/links/{link.Code}/visits?limit=7" + (cursor is null ? "" : $"&cursor={cursor}"));
+            var page = await OkJsonAsync(Alice, $"/api/v1/links/{link.Code}/visits?limit=7" + (cursor is null ? "" : $"&cursor={cursor}"));
             seen.AddRange(page.GetProperty("items").EnumerateArray().Select(item => item.GetProperty("id").GetGuid()));
             cursor = page.GetProperty("nextCursor").GetString();
             if (cursor is null)
@@ -81,11 +49,11 @@ public sealed class ListLinkVisitsApiTests : ApiTestBase
     [Test]
     public async Task A_visit_shows_what_was_recorded_and_never_its_visitors_hash()
     {
-        var link = await AlicesLinkAsync();
+        var link = await LinkOfAsync(Alice);
         var visit = link.Visit("2026-06-02T08:15:42.123Z", "news.example.org", TestVisits.IPhone, "DE", visitor: 0x0102030405060708, region: "eu-west-1");
         var anonymous = link.Visit("2026-06-02T08:00:00Z", agent: null, region: "");
         await TestVisits.WriteAsync(App, [visit, anonymous]);
-        var items = (await PageAsync(alice, $"/api/v1/links/{link.Code}/visits")).GetProperty("items");
+        var items = (await OkJsonAsync(Alice, $"/api/v1/links/{link.Code}/visits")).GetProperty("items");
         Assert.Multiple(() =>
         {
             Assert.That(items.GetArrayLength(), Is.EqualTo(2));
@@ -119,14 +87,14 @@ public sealed class ListLinkVisitsApiTests : ApiTestBase
     [Test]
     public async Task From_and_to_choose_the_visits_and_bind_the_cursor()
     {
-        var link = await AlicesLinkAsync();
+        var link = await LinkOfAsync(Alice);
         var visits = Enumerable.Range(0, 6).Select(hour => link.Visit($"2026-06-03T{10 + hour:00}:00:00Z")).ToList();
         await TestVisits.WriteAsync(App, visits);
         var path = $"/api/v1/links/{link.Code}/visits?from=2026-06-03T11:00:00Z&to=2026-06-03T14:00:00Z&limit=2";
-        var first = await PageAsync(alice, path);
+        var first = await OkJsonAsync(Alice, path);
         var cursor = first.GetProperty("nextCursor").GetString();
-        var second = await PageAsync(alice, $"{path}&cursor={cursor}");
-        using var otherRange = await alice.GetAsync($"/api/v1/links/{link.Code}/visits?from=2026-06-03T10:00:00Z&limit=2&cursor={cursor}");
+        var second = await OkJsonAsync(Alice, $"{path}&cursor={cursor}");
+        using var otherRange = await Alice.GetAsync($"/api/v1/links/{link.Code}/visits?from=2026-06-03T10:00:00Z&limit=2&cursor={cursor}");
         Assert.Multiple(async () =>
         {
             Assert.That(first.GetProperty("items").EnumerateArray().Select(item => item.GetProperty("id").GetGuid()),
@@ -141,14 +109,14 @@ public sealed class ListLinkVisitsApiTests : ApiTestBase
     [Test]
     public async Task An_edited_cursor_or_one_of_another_link_is_refused()
     {
-        var link = await AlicesLinkAsync();
-        var other = await AlicesLinkAsync();
+        var link = await LinkOfAsync(Alice);
+        var other = await LinkOfAsync(Alice);
         await TestVisits.WriteAsync(App, [link.Visit("2026-06-04T10:00:00Z"), link.Visit("2026-06-04T11:00:00Z"), other.Visit("2026-06-04T10:00:00Z")]);
-        var cursor = (await PageAsync(alice, $"/api/v1/links/{link.Code}/visits?limit=1")).GetProperty("nextCursor").GetString()!;
+        var cursor = (await OkJsonAsync(Alice, $"/api/v1/links/{link.Code}/visits?limit=1")).GetProperty("nextCursor").GetString()!;
         var edited = cursor[..^2] + (cursor[^2] == 'A' ? 'B' : 'A') + cursor[^1];
-        using var tampered = await alice.GetAsync($"/api/v1/links/{link.Code}/visits?limit=1&cursor={edited}");
-        using var elsewhere = await alice.GetAsync($"/api/v1/links/{other.Code}/visits?limit=1&cursor={cursor}");
-        using var ofLinks = await alice.GetAsync($"/api/v1/links?cursor={cursor}");
+        using var tampered = await Alice.GetAsync($"/api/v1/links/{link.Code}/visits?limit=1&cursor={edited}");
+        using var elsewhere = await Alice.GetAsync($"/api/v1/links/{other.Code}/visits?limit=1&cursor={cursor}");
+        using var ofLinks = await Alice.GetAsync($"/api/v1/links?cursor={cursor}");
         using var byAdmin = await Http.GetAsync($"/api/v1/links/{link.Code}/visits?limit=1&cursor={cursor}");
         await AssertProblemAsync(tampered, HttpStatusCode.BadRequest, "urn:shortlink:problem:invalid-cursor");
         await AssertProblemAsync(elsewhere, HttpStatusCode.BadRequest, "urn:shortlink:problem:invalid-cursor");
@@ -159,7 +127,7 @@ public sealed class ListLinkVisitsApiTests : ApiTestBase
     [Test]
     public async Task Csv_streams_every_visit_as_an_attachment()
     {
-        var link = await AlicesLinkAsync();
+        var link = await LinkOfAsync(Alice);
         await TestVisits.WriteAsync(App,
         [
             link.Visit("2026-06-05T09:00:00Z", "news.example.org", TestVisits.Chrome, "DE", region: "eu-west-1"),
@@ -167,9 +135,9 @@ public sealed class ListLinkVisitsApiTests : ApiTestBase
             // uap-core names the browser after what comes before "/1 CFNetwork" (here, text a spreadsheet would run); isbot takes it for a bot.
             link.Visit("2026-06-05T10:00:00Z", "a,b.example", "=HYPERLINK(\"https://evil.example\")/1 CFNetwork/1", "FR", region: "eu-west-1"),
         ]);
-        using var response = await CsvAsync(alice, $"/api/v1/links/{link.Code}/visits");
+        using var response = await CsvAsync(Alice, $"/api/v1/links/{link.Code}/visits");
         var body = await response.Content.ReadAsStringAsync();
-        var ids = (await PageAsync(alice, $"/api/v1/links/{link.Code}/visits")).GetProperty("items").EnumerateArray()
+        var ids = (await OkJsonAsync(Alice, $"/api/v1/links/{link.Code}/visits")).GetProperty("items").EnumerateArray()
             .Select(item => item.GetProperty("id").GetGuid()).ToArray();
         Assert.Multiple(() =>
         {
@@ -188,9 +156,9 @@ public sealed class ListLinkVisitsApiTests : ApiTestBase
     [Test]
     public async Task A_large_csv_is_sent_while_it_is_read()
     {
-        var link = await AlicesLinkAsync();
+        var link = await LinkOfAsync(Alice);
         await TestVisits.WriteAsync(App, Enumerable.Range(0, 3000).Select(i => link.Visit($"2026-06-06T{i / 3600:00}:{i / 60 % 60:00}:{i % 60:00}Z")));
-        using var response = await CsvAsync(alice, $"/api/v1/links/{link.Code}/visits");
+        using var response = await CsvAsync(Alice, $"/api/v1/links/{link.Code}/visits");
         var lines = (await response.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
         Assert.Multiple(() =>
         {
@@ -205,10 +173,10 @@ public sealed class ListLinkVisitsApiTests : ApiTestBase
     [Test]
     public async Task Csv_holds_the_visits_from_to_and_nothing_but_them()
     {
-        var link = await AlicesLinkAsync();
+        var link = await LinkOfAsync(Alice);
         var visits = Enumerable.Range(0, 5).Select(day => link.Visit($"2026-06-{10 + day:00}T12:00:00Z")).ToList();
         await TestVisits.WriteAsync(App, visits);
-        using var response = await CsvAsync(alice, $"/api/v1/links/{link.Code}/visits?from=2026-06-11&to=2026-06-13");
+        using var response = await CsvAsync(Alice, $"/api/v1/links/{link.Code}/visits?from=2026-06-11&to=2026-06-13");
         var lines = (await response.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
         Assert.That(lines.Skip(1).Select(line => Guid.Parse(line[..line.IndexOf(',')])), Is.EqualTo(new[] { visits[2].VisitId, visits[1].VisitId }));
     }
@@ -216,9 +184,9 @@ public sealed class ListLinkVisitsApiTests : ApiTestBase
     [Test]
     public async Task Csv_wants_no_paging_and_is_no_one_elses()
     {
-        var link = await AlicesLinkAsync();
-        using var paged = await CsvAsync(alice, $"/api/v1/links/{link.Code}/visits?limit=5");
-        using var other = await CsvAsync(bob, $"/api/v1/links/{link.Code}/visits");
+        var link = await LinkOfAsync(Alice);
+        using var paged = await CsvAsync(Alice, $"/api/v1/links/{link.Code}/visits?limit=5");
+        using var other = await CsvAsync(Bob, $"/api/v1/links/{link.Code}/visits");
         var problem = await AssertProblemAsync(paged, HttpStatusCode.BadRequest, "urn:shortlink:problem:validation-failed");
         Assert.That(problem.GetProperty("errors").TryGetProperty("limit", out _), Is.True);
         await AssertProblemAsync(other, HttpStatusCode.NotFound, "urn:shortlink:problem:link-not-found");
@@ -227,10 +195,10 @@ public sealed class ListLinkVisitsApiTests : ApiTestBase
     [Test]
     public async Task Another_owners_visits_are_not_found()
     {
-        var link = await AlicesLinkAsync();
-        using var other = await bob.GetAsync($"/api/v1/links/{link.Code}/visits");
+        var link = await LinkOfAsync(Alice);
+        using var other = await Bob.GetAsync($"/api/v1/links/{link.Code}/visits");
         await AssertProblemAsync(other, HttpStatusCode.NotFound, "urn:shortlink:problem:link-not-found");
-        Assert.That((await PageAsync(Http, $"/api/v1/links/{link.Code}/visits")).GetProperty("items").GetArrayLength(), Is.Zero);
+        Assert.That((await OkJsonAsync(Http, $"/api/v1/links/{link.Code}/visits")).GetProperty("items").GetArrayLength(), Is.Zero);
     }
 
     [TestCase("limit=0", "limit")]
@@ -239,9 +207,7 @@ public sealed class ListLinkVisitsApiTests : ApiTestBase
     [TestCase("from=2026-06-02&to=2026-06-01", "to")]
     public async Task A_query_it_cannot_answer_gets_a_validation_problem_naming_the_parameter(string query, string parameter)
     {
-        var link = await AlicesLinkAsync();
-        using var response = await alice.GetAsync($"/api/v1/links/{link.Code}/visits?{query}");
-        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest, "urn:shortlink:problem:validation-failed");
-        Assert.That(problem.GetProperty("errors").TryGetProperty(parameter, out _), Is.True, problem.ToString());
+        var link = await LinkOfAsync(Alice);
+        await AssertRefusedParameterAsync(Alice, $"/api/v1/links/{link.Code}/visits?{query}", parameter);
     }
 }
