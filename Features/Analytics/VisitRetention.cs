@@ -63,6 +63,11 @@ internal sealed class VisitRetention(Databases databases, TimeProvider clock, Ou
         {
             // Another instance is deleting the same rows; what either leaves, the next round takes.
         }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // Housekeeping that fails must not stop the service that redirects and writes visits.
+            logger.LogError(exception, "Deleting expired visits failed; the next round, in an hour, tries again");
+        }
     }
 
     private async Task<long> DeleteInBatchesAsync(string sql, DateTime cutoff, CancellationToken ct)

@@ -112,6 +112,7 @@ internal static class ListLinkVisits
         string code, [AsParameters] Query query, HttpContext http, Databases databases, ShortDomain domain, LinkCursor cursors,
         CancellationToken ct)
     {
+        // The filter has refused a range that cannot be read; this reads the same one again.
         var (from, to) = query.Range(new QueryErrors());
         var csv = WantsCsv(http.Request);
         if (csv && (query.Limit, query.Cursor) is not (null, null))
