@@ -5,6 +5,7 @@ using Shortlink.Features.Blocklist;
 using Shortlink.Features.Keys;
 using Shortlink.Features.Links;
 using Shortlink.Features.Redirects;
+using Shortlink.Features.Stats;
 using Shortlink.Infrastructure;
 using Shortlink.Infrastructure.Caching;
 using Shortlink.Infrastructure.Data;
@@ -35,6 +36,7 @@ builder.Services.AddKeys();
 builder.Services.AddBlocklist();
 builder.Services.AddRedirects();
 builder.Services.AddAnalytics();
+builder.Services.AddStats();
 
 var app = builder.Build();
 
@@ -76,6 +78,7 @@ if (app.Services.GetRequiredService<IOptions<ShortlinkOptions>>().Value.ServesAp
     app.MapLinks();
     app.MapKeys();
     app.MapBlocklist();
+    app.MapStats();
     FollowLink.Map(app);
 }
 

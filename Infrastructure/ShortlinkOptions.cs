@@ -59,6 +59,9 @@ internal sealed class ShortlinkOptions : IValidatableObject
     /// <summary>Visits travel through RabbitMQ; otherwise the instance that records them also writes them.</summary>
     public bool QueuesVisits => RabbitMq.ConnectionString.Length > 0;
 
+    /// <summary>This instance writes visits to the database: a worker taking them from RabbitMQ, or the embedded writer.</summary>
+    public bool WritesVisits => QueuesVisits ? Role != ServiceRole.Api : Visits.Enabled && ServesApi;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         // The API's permits are taken from the same pool as the redirect's lookups: with at least as many
@@ -328,6 +331,13 @@ internal sealed class VisitOptions
     /// <summary>How long a stopping instance may take to write the visits it holds; what is left is counted as dropped.</summary>
     [Range(0, 300)]
     public int ShutdownSeconds { get; set; } = 10;
+
+    /// <summary>
+    /// Days raw visits are kept; older ones are deleted by the instances that write visits, while the rollups that
+    /// stats read are kept for good. 0 keeps raw visits for good too.
+    /// </summary>
+    [Range(0, 36_500)]
+    public int RetentionDays { get; set; } = 400;
 
     /// <summary>Where this instance runs (e.g. eu-west-1), stored with each visit it records.</summary>
     [RegularExpression("^[A-Za-z0-9._-]{0,32}$")]

@@ -28,6 +28,7 @@ public sealed class ShortlinkOptionsTests
     [TestCase("Redirects:PermanentMaxAgeSeconds", "-1", "PermanentMaxAgeSeconds")]
     [TestCase("Database:ConnectionString", "", "ConnectionString")]
     [TestCase("PublicBaseUrl", "not a url", "PublicBaseUrl")]
+    [TestCase("Visits:RetentionDays", "-1", "RetentionDays")]
     public void A_bad_value_in_any_section_fails_naming_the_key(string key, string value, string named)
     {
         var result = Validate((key, value));
@@ -36,6 +37,24 @@ public sealed class ShortlinkOptionsTests
             Assert.That(result.Failed, Is.True);
             Assert.That(result.FailureMessage, Does.Contain(named));
         });
+    }
+
+    [TestCase("All", false, true, true)]
+    [TestCase("All", false, false, false)]
+    [TestCase("Api", false, true, true)]
+    [TestCase("All", true, false, true)]
+    [TestCase("Worker", true, false, true)]
+    [TestCase("Api", true, true, false)]
+    public void Visits_are_written_by_workers_or_without_rabbitmq_by_the_instances_that_record_them(string role, bool queued,
+        bool recording, bool writes)
+    {
+        var options = new ShortlinkOptions
+        {
+            Role = Enum.Parse<ServiceRole>(role),
+            RabbitMq = { ConnectionString = queued ? "amqp://shortlink:secret@127.0.0.1:5673/shortlink" : "" },
+            Visits = { Enabled = recording },
+        };
+        Assert.That(options.WritesVisits, Is.EqualTo(writes));
     }
 
     [Test]

@@ -28,6 +28,7 @@ internal static class Analytics
         services.AddHostedService<VisitConsumer>();
         services.AddHostedService<VisitWriter>();
         services.AddHostedService<VisitPublisher>();
+        services.AddHostedService<VisitRetention>();
         return services;
     }
 }

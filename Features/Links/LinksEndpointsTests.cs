@@ -2,6 +2,7 @@ using FluentValidation;
 using Microsoft.Extensions.DependencyInjection;
 using NUnit.Framework;
 using Shortlink.Features.Keys;
+using Shortlink.Features.Stats;
 
 namespace Shortlink.Features.Links;
 
@@ -14,7 +15,7 @@ public sealed class LinksEndpointsTests
     [Test]
     public void Every_request_and_query_of_a_slice_has_a_registered_validator()
     {
-        var services = new ServiceCollection().AddSingleton(TimeProvider.System).AddLinks().AddKeys().BuildServiceProvider();
+        var services = new ServiceCollection().AddSingleton(TimeProvider.System).AddLinks().AddKeys().AddStats().BuildServiceProvider();
         var inputs = FeatureTypes.Where(t => t.IsNested && t.Name is "Request" or "Query").ToList();
         Assert.That(inputs, Is.Not.Empty);
         Assert.Multiple(() =>
@@ -22,7 +23,7 @@ public sealed class LinksEndpointsTests
             foreach (var input in inputs)
             {
                 var validator = services.GetService(typeof(IValidator<>).MakeGenericType(input));
-                Assert.That(validator, Is.Not.Null, $"AddLinks and AddKeys register no validator for {input.DeclaringType!.Name}.{input.Name}");
+                Assert.That(validator, Is.Not.Null, $"AddLinks, AddKeys and AddStats register no validator for {input.DeclaringType!.Name}.{input.Name}");
             }
         });
     }
@@ -30,7 +31,7 @@ public sealed class LinksEndpointsTests
     [Test]
     public void Every_validator_class_is_registered()
     {
-        var services = new ServiceCollection().AddSingleton(TimeProvider.System).AddLinks().AddKeys().BuildServiceProvider();
+        var services = new ServiceCollection().AddSingleton(TimeProvider.System).AddLinks().AddKeys().AddStats().BuildServiceProvider();
         var validators = FeatureTypes.Where(t => t.BaseType is { IsGenericType: true } b && b.GetGenericTypeDefinition() == typeof(AbstractValidator<>));
         Assert.Multiple(() =>
         {

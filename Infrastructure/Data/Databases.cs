@@ -14,6 +14,9 @@ internal sealed class Databases(MySqlDataSource dataSource, Outages outages)
 
     public ValueTask<MySqlConnection> OpenForListingAsync(CancellationToken ct) => OpenAsync(ct);
 
+    /// <summary>Housekeeping that writes across a shard's rows (deleting expired visits): its primary.</summary>
+    public ValueTask<MySqlConnection> OpenForMaintenanceAsync(CancellationToken ct) => OpenAsync(ct);
+
     /// <summary>Small global tables (idempotency records) that belong to no shard.</summary>
     public ValueTask<MySqlConnection> OpenControlAsync(CancellationToken ct) => OpenAsync(ct);
 

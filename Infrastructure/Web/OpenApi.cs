@@ -200,11 +200,13 @@ internal static class OpenApiExtensions
                 {
                     response.Content["text/html"] = new OpenApiMediaType { Schema = new JsonSchema { Type = JsonObjectType.String } };
                 }
-                if (response.Content.Count == 0)
+                // A success may also come as a file (the visits as text/csv beside their JSON pages).
+                if (response.Content.Count == 0 || code < 300)
                 {
                     var contentTypes = metadata.OfType<Microsoft.AspNetCore.Http.Metadata.IProducesResponseTypeMetadata>()
                         .Where(produces => produces.StatusCode == code)
-                        .SelectMany(produces => produces.ContentTypes);
+                        .SelectMany(produces => produces.ContentTypes)
+                        .Where(contentType => !response.Content.ContainsKey(contentType));
                     foreach (var contentType in contentTypes)
                     {
                         response.Content[contentType] = new OpenApiMediaType

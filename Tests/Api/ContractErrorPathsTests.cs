@@ -60,6 +60,9 @@ public sealed class ContractErrorPathsTests : ApiTestBase
     private const string Bulk = "/api/v1/links/bulk";
     private const string Link = "/api/v1/links/{code}";
     private const string Qr = "/api/v1/links/{code}/qr";
+    private const string Stats = "/api/v1/links/{code}/stats";
+    private const string Visits = "/api/v1/links/{code}/visits";
+    private const string OwnerStats = "/api/v1/stats";
     private const string Follow = "/{code}";
     private const string Keys = "/api/v1/keys";
     private const string Key = "/api/v1/keys/{id}";
@@ -160,6 +163,26 @@ public sealed class ContractErrorPathsTests : ApiTestBase
             new("GET", Qr, $"{Links}/contract-link/qr?size=abc"),
             new("GET", Qr, $"{Links}/contract-link/qr?format=png&format=svg"),
             new("GET", Qr, $"{Links}/NoSuchCode/qr"),
+            new("GET", Stats, $"{Links}/contract-link/stats"),
+            new("GET", Stats, $"{Links}/contract-link/stats?from=2026-03-28&to=2026-03-31&interval=hour&tz=Europe/Berlin&includeBots=true"),
+            new("GET", Stats, $"{Links}/contract-link/stats?tz=Mars/Olympus_Mons"),
+            new("GET", Stats, $"{Links}/contract-link/stats?interval=day&tz=Asia/Kolkata"),
+            new("GET", Stats, $"{Links}/contract-link/stats?includeBots=maybe"),
+            new("GET", Stats, $"{Links}/contract-link/stats?tz=UTC&tz=UTC"),
+            new("GET", Stats, $"{Links}/NoSuchCode/stats"),
+            new("GET", Stats, $"{Links}/contract-link/stats", Key: member.Key),
+            new("GET", Stats, $"{Links}/contract-link/stats", Key: Probe.NoKey),
+            new("GET", Visits, $"{Links}/contract-link/visits?limit=1"),
+            new("GET", Visits, $"{Links}/contract-link/visits", Accept: "text/csv"),
+            new("GET", Visits, $"{Links}/contract-link/visits?limit=1", Accept: "text/csv"),
+            new("GET", Visits, $"{Links}/contract-link/visits?cursor=forged"),
+            new("GET", Visits, $"{Links}/contract-link/visits?from=yesterday"),
+            new("GET", Visits, $"{Links}/NoSuchCode/visits", Accept: "text/csv"),
+            new("GET", Visits, $"{Links}/contract-link/visits", Key: readOnly.Key),
+            new("GET", OwnerStats, $"{OwnerStats}?from=2026-03-01&to=2026-04-01"),
+            new("GET", OwnerStats, $"{OwnerStats}?to=2026-03-01T00:00:00"),
+            new("GET", OwnerStats, OwnerStats, Key: readOnly.Key),
+            new("GET", OwnerStats, OwnerStats, Key: Probe.NoKey),
             new("POST", Links, Links, """{"url":"https://example.com/no-key"}""", Key: Probe.NoKey),
             new("POST", Links, Links, """{"url":"https://example.com/bad-key"}""", Key: "not-a-key"),
             new("POST", Links, Links, """{"url":"https://example.com/unknown-key"}""", Key: "sl_live_" + new string('x', 43)),
@@ -381,6 +404,9 @@ public sealed class ContractWithoutDatabaseTests
             new("PATCH", "/api/v1/links/{code}", "/api/v1/links/abc", """{"title":"x"}"""),
             new("DELETE", "/api/v1/links/{code}", "/api/v1/links/abc"),
             new("GET", "/api/v1/links/{code}/qr", "/api/v1/links/abc/qr"),
+            new("GET", "/api/v1/links/{code}/stats", "/api/v1/links/abc/stats"),
+            new("GET", "/api/v1/links/{code}/visits", "/api/v1/links/abc/visits", Accept: "text/csv"),
+            new("GET", "/api/v1/stats", "/api/v1/stats"),
             new("GET", "/{code}", "/abc"),
             new("HEAD", "/{code}", "/abc"),
             new("GET", "/api/v1/keys", "/api/v1/keys"),

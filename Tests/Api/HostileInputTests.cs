@@ -122,9 +122,12 @@ public sealed class HostileInputTests : ApiTestBase
             4 => "\uFEFF{\"url\":\"https://example.com\"}",
             _ => Encoding.Latin1.GetString(Enumerable.Range(0, 64).Select(_ => (byte)random.Next(256)).ToArray()),
         };
+        string StatsValue() => Uri.EscapeDataString(random.Next(3) == 0
+            ? Pick(["2026-03-29", "2026-03-29T10:00:00Z", "Europe/Berlin", "Asia/Kolkata", "hour", "day", "true", "9999-12-31", "1970-01-01"])
+            : Pick(Nasty));
         var nastyCode = Pick(Nasty);
         var code = Uri.EscapeDataString(nastyCode[..Math.Min(80, nastyCode.Length)]);
-        return random.Next(10) switch
+        return random.Next(12) switch
         {
             0 or 1 => new(HttpMethod.Post, "/api/v1/links", "/api/v1/links", Encoding.UTF8.GetBytes(LinkBody()), "application/json", true),
             2 => new(HttpMethod.Post, "/api/v1/links", "/api/v1/links", Encoding.UTF8.GetBytes(BrokenJson()), Pick(["application/json", "text/plain", "application/x-www-form-urlencoded", "application/xml"]), true),
@@ -134,6 +137,8 @@ public sealed class HostileInputTests : ApiTestBase
             6 => new(HttpMethod.Get, "/api/v1/links", $"/api/v1/links?q={Uri.EscapeDataString(Pick(Nasty))}&tag={Uri.EscapeDataString(Pick(Nasty))}", null, null, true),
             7 => new(HttpMethod.Get, "/{code}", $"/{code}?{Uri.EscapeDataString(Pick(Nasty))}={Uri.EscapeDataString(Pick(Nasty))}", null, null, false),
             8 => new(HttpMethod.Get, "/api/v1/links/{code}/qr", $"/api/v1/links/{code}/qr?size={Uri.EscapeDataString(Pick(Nasty))}&format={Uri.EscapeDataString(Pick(Nasty))}", null, null, true),
+            9 => new(HttpMethod.Get, "/api/v1/links/{code}/stats", $"/api/v1/links/hostile-target/stats?from={StatsValue()}&to={StatsValue()}&interval={StatsValue()}&tz={StatsValue()}&includeBots={StatsValue()}", null, null, true),
+            10 => new(HttpMethod.Get, "/api/v1/links/{code}/visits", $"/api/v1/links/{code}/visits?limit={StatsValue()}&cursor={StatsValue()}&from={StatsValue()}&to={StatsValue()}", null, null, true),
             _ => new(HttpMethod.Delete, "/api/v1/links/{code}", $"/api/v1/links/{code}", null, null, true),
         };
     }

@@ -147,6 +147,10 @@ public sealed class SecretsTests : ApiTestBase
                 headers => headers.Add("Cookie", cookie))).Dispose();
         }
         (await SendAsync(visitor, "POST", "/{code}", "/guarded", new FormUrlEncodedContent([new("password", Password)]))).Dispose();
+        (await SendAsync(member, "GET", $"{Links}/{{code}}/stats", $"{Links}/guarded/stats?interval=hour&includeBots=true")).Dispose();
+        (await SendAsync(member, "GET", $"{Links}/{{code}}/visits", $"{Links}/guarded/visits?limit=1")).Dispose();
+        (await SendAsync(member, "GET", $"{Links}/{{code}}/visits", $"{Links}/guarded/visits", headers: headers => headers.Add("Accept", "text/csv"))).Dispose();
+        (await SendAsync(viaHeader, "GET", "/api/v1/stats", "/api/v1/stats")).Dispose();
 
         foreach (var (method, template, path) in new[]
                  {

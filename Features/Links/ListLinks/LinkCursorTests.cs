@@ -37,6 +37,20 @@ public sealed class LinkCursorTests
     }
 
     [Test]
+    public void A_cursor_of_another_listing_is_refused()
+    {
+        var id = Guid.CreateVersion7();
+        var visits = Cursors.Encode(id, "visits|one-link", null);
+        Assert.Multiple(() =>
+        {
+            Assert.That(Cursors.TryDecode(visits, "visits|one-link", null, out var decoded) && decoded == id, Is.True);
+            Assert.That(Cursors.TryDecode(visits, "visits|another-link", null, out _), Is.False);
+            Assert.That(Cursors.TryDecode(visits, null, null, null, out _), Is.False, "a visits cursor is no links cursor");
+            Assert.That(Cursors.TryDecode(Cursors.Encode(id, null, null, null), "visits|one-link", null, out _), Is.False);
+        });
+    }
+
+    [Test]
     public void Changing_any_byte_of_a_cursor_is_detected()
     {
         var bytes = Base64Url.DecodeFromChars(Cursors.Encode(Guid.CreateVersion7(), null, null, null));

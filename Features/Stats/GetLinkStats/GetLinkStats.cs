@@ -1,0 +1,142 @@
+using System.Security.Claims;
+using Dapper;
+using FluentValidation;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Shortlink.Features.Analytics;
+using Shortlink.Features.Links;
+using Shortlink.Infrastructure;
+using Shortlink.Infrastructure.Data;
+using Shortlink.Infrastructure.Web;
+
+namespace Shortlink.Features.Stats;
+
+internal static class GetLinkStats
+{
+    public const int TopCount = 10;
+
+    internal sealed record Query(
+        [FromQuery(Name = "from")] string? From,
+        [FromQuery(Name = "to")] string? To,
+        [FromQuery(Name = "interval")] string? Interval,
+        [FromQuery(Name = "tz")] string? Tz,
+        [FromQuery(Name = "includeBots")] bool? IncludeBots)
+    {
+        public StatsPeriod? Period(DateTimeOffset now, QueryErrors errors) => StatsPeriod.Of(From, To, Interval, Tz, now, errors);
+    }
+
+    internal sealed class Validator : AbstractValidator<Query>
+    {
+        public Validator(TimeProvider clock) =>
+            RuleFor(query => query).Custom((query, context) => context.Report(errors => query.Period(clock.GetUtcNow(), errors)));
+    }
+
+    internal sealed record Bucket(DateTimeOffset Start, long Visits);
+
+    /// <summary>Visits with one value of a dimension; the value is null for visits without one (no referrer, unknown country).</summary>
+    internal sealed record Count(string? Value, long Visits);
+
+    internal sealed record Response(
+        string Code,
+        DateTimeOffset From,
+        DateTimeOffset To,
+        string Interval,
+        string Tz,
+        bool IncludeBots,
+        long Visits,
+        long UniqueVisitors,
+        IReadOnlyList<Bucket> Series,
+        IReadOnlyList<Count> Referrers,
+        IReadOnlyList<Count> Countries,
+        IReadOnlyList<Count> Browsers,
+        IReadOnlyList<Count> OperatingSystems,
+        IReadOnlyList<Count> DeviceTypes);
+
+    private sealed record HourRow(DateTime Hour, long Visits);
+
+    private sealed record ValueRow(string Dimension, string Value, long Visits);
+
+    private static readonly string[] Dimensions =
+        [VisitRollups.Visitors, VisitRollups.Referrer, VisitRollups.Country, VisitRollups.Browser, VisitRollups.Os, VisitRollups.Device];
+
+    public static void Map(RouteGroupBuilder group) =>
+        group.MapGet("/links/{code}/stats", Handle)
+            .WithName("GetLinkStats")
+            .WithSummary("A link's visits over time, unique visitors and top referrers, countries, browsers, systems and devices")
+            .WithDescription("from and to (to excluded) are dates (the start of that day in tz) or date-times with their offset; " +
+                             "to defaults to now and from to 30 days before to. The range is widened to whole buckets of the " +
+                             $"interval (day, the default, or hour) in tz (an IANA zone, UTC by default), at most {StatsPeriod.MaxBuckets}. " +
+                             "Day buckets run from local midnight to local midnight (23 or 25 hours when clocks change); hour " +
+                             "buckets follow UTC hours, shown in the zone's offset. Zones whose midnight falls inside a UTC hour " +
+                             "(Asia/Kolkata) answer interval=hour only. Bots are left out unless includeBots=true. " +
+                             "uniqueVisitors counts a visitor once per UTC day, so one who came on several days counts once for each.")
+            .WithExamples(response: StatsExamples.LinkStats)
+            .RejectsRepeatedQueryParameters<Query>()
+            .Validate<Query>()
+            .ProducesProblems(LinkProblems.LinkNotFound)
+            .TakesCodeInPath();
+
+    public static async Task<Results<Ok<Response>, ValidationProblem, ProblemHttpResult>> Handle(
+        string code, [AsParameters] Query query, ClaimsPrincipal user, Databases databases, ShortDomain domain, TimeProvider clock,
+        CancellationToken ct)
+    {
+        // The filter checked the query a moment ago; "now" has moved since, and may just have added a bucket too many.
+        var errors = new QueryErrors();
+        if (query.Period(clock.GetUtcNow(), errors) is not { } period)
+        {
+            return TypedResults.ValidationProblem(errors.ByParameter);
+        }
+        await using var connection = await databases.OpenForCodeAsync(code, ct);
+        if (await StatsSql.FindVisibleLinkAsync(connection, code, user, domain, ct) is not { } link)
+        {
+            return LinkProblems.NotFound(code);
+        }
+        var includeBots = query.IncludeBots ?? false;
+        // SUM of integers is a DECIMAL in MySQL: cast back, so that rows map onto their records' long counts.
+        const string sql = """
+            SELECT hour, CAST(SUM(visits) AS SIGNED) AS visits FROM visit_rollups
+            WHERE link_id = @LinkId AND is_bot IN @Bots AND dimension = 'total' AND hour >= @From AND hour < @To
+            GROUP BY hour;
+            SELECT dimension, value, visits FROM (
+                SELECT dimension, value, CAST(SUM(visits) AS SIGNED) AS visits,
+                       ROW_NUMBER() OVER (PARTITION BY dimension ORDER BY SUM(visits) DESC, value) AS place
+                FROM visit_rollups
+                WHERE link_id = @LinkId AND is_bot IN @Bots AND dimension IN @Dimensions AND hour >= @From AND hour < @To
+                GROUP BY dimension, value) ranked
+            WHERE place <= @Top
+            """;
+        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(sql, new
+        {
+            LinkId = link.Id,
+            Bots = StatsSql.BotFlags(includeBots),
+            From = period.Start,
+            To = period.End,
+            Dimensions,
+            Top = TopCount,
+        }, cancellationToken: ct));
+        var hours = (await results.ReadAsync<HourRow>()).AsList();
+        var values = (await results.ReadAsync<ValueRow>()).ToLookup(row => row.Dimension,
+            row => new Count(row.Value.Length == 0 ? null : row.Value, row.Visits));
+        var series = new long[period.Starts.Length];
+        foreach (var hour in hours)
+        {
+            series[period.BucketOf(hour.Hour)] += hour.Visits;
+        }
+        List<Count> Top(string dimension) => [.. values[dimension].OrderByDescending(count => count.Visits).ThenBy(count => count.Value, StringComparer.Ordinal)];
+        return TypedResults.Ok(new Response(
+            link.Code,
+            period.Zoned(period.Start),
+            period.Zoned(period.End),
+            period.Interval == StatsInterval.Hour ? "hour" : "day",
+            period.Zone.Id,
+            includeBots,
+            series.Sum(),
+            values[VisitRollups.Visitors].Sum(count => count.Visits),
+            [.. period.Starts.Select((start, i) => new Bucket(period.Zoned(start), series[i]))],
+            Top(VisitRollups.Referrer),
+            Top(VisitRollups.Country),
+            Top(VisitRollups.Browser),
+            Top(VisitRollups.Os),
+            Top(VisitRollups.Device)));
+    }
+}

@@ -1,0 +1,108 @@
+using System.Security.Claims;
+using FluentValidation;
+using MySqlConnector;
+using Shortlink.Features.Links;
+using Shortlink.Infrastructure;
+using Shortlink.Infrastructure.Security;
+using Shortlink.Infrastructure.Web;
+
+namespace Shortlink.Features.Stats;
+
+/// <summary>Examples for the OpenAPI document, written as a client sees the JSON.</summary>
+internal static class StatsExamples
+{
+    public static readonly object LinkStats = new
+    {
+        code = "spring-sale",
+        from = "2026-03-28T00:00:00+01:00",
+        to = "2026-03-30T00:00:00+02:00",
+        interval = "day",
+        tz = "Europe/Berlin",
+        includeBots = false,
+        visits = 1234,
+        uniqueVisitors = 987,
+        series = new[] { new { start = "2026-03-28T00:00:00+01:00", visits = 600 }, new { start = "2026-03-29T00:00:00+01:00", visits = 634 } },
+        referrers = new[] { new { value = (string?)"news.example.org", visits = 700 }, new { value = (string?)null, visits = 534 } },
+        countries = new[] { new { value = "DE", visits = 800 }, new { value = "AT", visits = 434 } },
+        browsers = new[] { new { value = "Chrome", visits = 900 }, new { value = "Firefox", visits = 334 } },
+        operatingSystems = new[] { new { value = "Windows", visits = 700 }, new { value = "Android", visits = 534 } },
+        deviceTypes = new[] { new { value = "desktop", visits = 700 }, new { value = "mobile", visits = 534 } },
+    };
+
+    public static readonly object Visit = new
+    {
+        id = "019a7f3c-5d2e-7b41-9c3a-2f6e8d1b4a70",
+        occurredAt = "2026-03-29T10:15:42.123+00:00",
+        referrerHost = "news.example.org",
+        country = "DE",
+        browser = "Chrome",
+        os = "Windows",
+        device = "desktop",
+        isBot = false,
+        region = "eu-west-1",
+    };
+
+    public static readonly object OwnerStats = new
+    {
+        from = "2026-03-01T00:00:00+00:00",
+        to = "2026-03-31T00:00:00+00:00",
+        includeBots = false,
+        visits = 5120,
+        uniqueVisitors = 3900,
+        linksWithVisits = 12,
+        topLinks = new[] { new { code = "spring-sale", shortUrl = "https://sho.rt/spring-sale", visits = 1234 } },
+    };
+}
+
+internal static class StatsEndpoints
+{
+    public static IServiceCollection AddStats(this IServiceCollection services)
+    {
+        services.AddSingleton<IValidator<GetLinkStats.Query>, GetLinkStats.Validator>();
+        services.AddSingleton<IValidator<ListLinkVisits.Query>, ListLinkVisits.Validator>();
+        services.AddSingleton<IValidator<GetOwnerStats.Query>, GetOwnerStats.Validator>();
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapStats(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/api/v1")
+            .WithTags("Stats")
+            .RequireApiKey()
+            .WithApiLimits()
+            .ProducesProblems(CommonProblems.ServiceUnavailable, CommonProblems.InternalError);
+        GetLinkStats.Map(group);
+        ListLinkVisits.Map(group);
+        GetOwnerStats.Map(group);
+        return endpoints;
+    }
+
+    /// <summary>Adds what reading a query found wrong to the validator's failures, under the query parameters' names.</summary>
+    public static void Report<T>(this ValidationContext<T> context, Action<QueryErrors> read)
+    {
+        var errors = new QueryErrors();
+        read(errors);
+        foreach (var (parameter, messages) in errors.ByParameter)
+        {
+            foreach (var message in messages)
+            {
+                context.AddFailure(parameter, message);
+            }
+        }
+    }
+}
+
+/// <summary>What the stats slices ask of the database alike.</summary>
+internal static class StatsSql
+{
+    private static readonly bool[] People = [false];
+    private static readonly bool[] PeopleAndBots = [false, true];
+
+    /// <summary>The is_bot values to read: visits by people, and those by bots too when asked for.</summary>
+    public static bool[] BotFlags(bool includeBots) => includeBots ? PeopleAndBots : People;
+
+    /// <summary>The link behind a code if the caller may see it, as GET /api/v1/links/{code} finds it: another owner's is absent.</summary>
+    public static async Task<LinkRow?> FindVisibleLinkAsync(MySqlConnection connection, string code, ClaimsPrincipal user, ShortDomain domain,
+        CancellationToken ct) =>
+        LinkRules.IsPossibleCode(code) ? await LinkSql.FindVisibleAsync(connection, domain.Name, code, ApiCaller.From(user), ct) : null;
+}
