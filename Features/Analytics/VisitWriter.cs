@@ -165,16 +165,24 @@ internal sealed class VisitBatchWriter
         return fresh.Select(day => firsts[day]).ToHashSet();
     }
 
+    /// <summary>Adds the batch to the hourly rollups and to their daily sums, which long stats ranges read.</summary>
     private static async Task AddToRollupsAsync(MySqlConnection connection, MySqlTransaction transaction, List<VisitRollup> rollups,
         CancellationToken ct)
     {
-        var (tuples, parameters) = SqlRows.Of(rollups,
+        var (hourly, hourlyParameters) = SqlRows.Of(rollups,
             ("LinkId", rollup => rollup.LinkId), ("Bot", rollup => rollup.IsBot), ("Dimension", rollup => rollup.Dimension),
             ("Hour", rollup => rollup.Hour), ("Value", rollup => rollup.Value), ("Visits", rollup => rollup.Visits));
+        var days = VisitRollups.Daily(rollups);
+        var (daily, dailyParameters) = SqlRows.Of(days,
+            ("DLinkId", rollup => rollup.LinkId), ("DBot", rollup => rollup.IsBot), ("DDimension", rollup => rollup.Dimension),
+            ("Day", rollup => rollup.Hour), ("DValue", rollup => rollup.Value), ("DVisits", rollup => rollup.Visits));
+        hourlyParameters.AddDynamicParams(dailyParameters);
         await connection.ExecuteAsync(new CommandDefinition($"""
-            INSERT INTO visit_rollups (link_id, is_bot, dimension, hour, value, visits) VALUES {tuples}
+            INSERT INTO visit_rollups (link_id, is_bot, dimension, hour, value, visits) VALUES {hourly}
+            ON DUPLICATE KEY UPDATE visits = visits + VALUES(visits);
+            INSERT INTO visit_rollups_daily (link_id, is_bot, dimension, day, value, visits) VALUES {daily}
             ON DUPLICATE KEY UPDATE visits = visits + VALUES(visits)
-            """, parameters, transaction, cancellationToken: ct));
+            """, hourlyParameters, transaction, cancellationToken: ct));
     }
 
     /// <summary>A visitor on a link's UTC day: counted in the "visitors" rollup once.</summary>
@@ -233,4 +241,9 @@ internal static class VisitRollups
         }
         return [.. counts.Select(pair => new VisitRollup(pair.Key.Item1, pair.Key.Item2, pair.Key.Item3, pair.Key.Item4, pair.Key.Item5, pair.Value))];
     }
+
+    /// <summary>Hourly rollups added up per UTC day (the day's midnight in Hour).</summary>
+    public static List<VisitRollup> Daily(IEnumerable<VisitRollup> hourly) =>
+        [.. hourly.GroupBy(rollup => rollup with { Hour = rollup.Hour.Date, Visits = 0 })
+            .Select(day => day.Key with { Visits = day.Sum(rollup => rollup.Visits) })];
 }

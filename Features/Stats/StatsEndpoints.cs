@@ -93,6 +93,17 @@ internal static class StatsEndpoints
 }
 
 /// <summary>What the stats slices ask of the database alike.</summary>
+/// <summary>A range of UTC hours [From, To) and the whole UTC days in it [DaysFrom, DaysTo), empty (both To) when there is none.</summary>
+internal readonly record struct RollupRange(DateTime From, DateTime To, DateTime DaysFrom, DateTime DaysTo)
+{
+    public static RollupRange Of(DateTime from, DateTime to)
+    {
+        var daysFrom = from == from.Date ? from : from.Date.AddDays(1);
+        var daysTo = to.Date;
+        return daysFrom < daysTo ? new(from, to, daysFrom, daysTo) : new(from, to, to, to);
+    }
+}
+
 internal static class StatsSql
 {
     private static readonly bool[] People = [false];
@@ -100,6 +111,18 @@ internal static class StatsSql
 
     /// <summary>The is_bot values to read: visits by people, and those by bots too when asked for.</summary>
     public static bool[] BotFlags(bool includeBots) => includeBots ? PeopleAndBots : People;
+
+    /// <summary>
+    /// The rollups of a range as one row source, as a UNION ALL of two queries that <paramref name="query"/> writes from a
+    /// table name and a time condition on its alias r: whole UTC days from visit_rollups_daily, and from visit_rollups
+    /// only the hours before the first whole day and after the last. A year is then 365 days and up to 46 hours, not
+    /// 8,760 hours. The statement's parameters need the <see cref="RollupRange"/>'s From, To, DaysFrom and DaysTo.
+    /// </summary>
+    public static string Rollups(Func<string, string, string> query) => $"""
+        {query("visit_rollups_daily", "r.day >= @DaysFrom AND r.day < @DaysTo")}
+        UNION ALL
+        {query("visit_rollups", "(r.hour >= @From AND r.hour < @DaysFrom OR r.hour >= @DaysTo AND r.hour < @To)")}
+        """;
 
     /// <summary>The link behind a code if the caller may see it, as GET /api/v1/links/{code} finds it: another owner's is absent.</summary>
     public static async Task<LinkRow?> FindVisibleLinkAsync(MySqlConnection connection, string code, ClaimsPrincipal user, ShortDomain domain,

@@ -92,25 +92,31 @@ internal static class GetLinkStats
             return LinkProblems.NotFound(code);
         }
         var includeBots = query.IncludeBots ?? false;
-        // SUM of integers is a DECIMAL in MySQL: cast back, so that rows map onto their records' long counts.
-        const string sql = """
+        // SUM of integers is a DECIMAL in MySQL: cast back, so that rows map onto their records' long counts. The series
+        // needs hours (in the zone's buckets); the totals and top lists need only sums, read from days where they can be.
+        var sql = $"""
             SELECT hour, CAST(SUM(visits) AS SIGNED) AS visits FROM visit_rollups
             WHERE link_id = @LinkId AND is_bot IN @Bots AND dimension = 'total' AND hour >= @From AND hour < @To
             GROUP BY hour;
             SELECT dimension, value, visits FROM (
                 SELECT dimension, value, CAST(SUM(visits) AS SIGNED) AS visits,
                        ROW_NUMBER() OVER (PARTITION BY dimension ORDER BY SUM(visits) DESC, value) AS place
-                FROM visit_rollups
-                WHERE link_id = @LinkId AND is_bot IN @Bots AND dimension IN @Dimensions AND hour >= @From AND hour < @To
+                FROM ({StatsSql.Rollups((table, time) => $"""
+                    SELECT r.dimension, r.value, r.visits FROM {table} r
+                    WHERE r.link_id = @LinkId AND r.is_bot IN @Bots AND r.dimension IN @Dimensions AND {time}
+                    """)}) parts
                 GROUP BY dimension, value) ranked
             WHERE place <= @Top
             """;
+        var range = RollupRange.Of(period.Start, period.End);
         await using var results = await connection.QueryMultipleAsync(new CommandDefinition(sql, new
         {
             LinkId = link.Id,
             Bots = StatsSql.BotFlags(includeBots),
-            From = period.Start,
-            To = period.End,
+            range.From,
+            range.To,
+            range.DaysFrom,
+            range.DaysTo,
             Dimensions,
             Top = TopCount,
         }, cancellationToken: ct));

@@ -3,6 +3,7 @@ using Dapper;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Shortlink.Features.Analytics;
 using Shortlink.Infrastructure;
 using Shortlink.Infrastructure.Data;
 using Shortlink.Infrastructure.Security;
@@ -70,23 +71,25 @@ internal static class GetOwnerStats
         }
         var caller = ApiCaller.From(user);
         var includeBots = query.IncludeBots ?? false;
-        // The owner's links come from the (owner_id, id) index, and each link's rollups from their primary key. One
-        // dimension per statement: with a list of them, the join reads every dimension of every hour of each link.
-        const string links = """
-            FROM links l JOIN visit_rollups r ON r.link_id = l.id
+        // The owner's links come from the (owner_id, id) index, and each link's rollups from their primary key, in both
+        // halves of the union. One dimension per statement: with a list of them, the join reads every dimension of
+        // every hour (or day) of each link.
+        static string Of(string dimension) => StatsSql.Rollups((table, time) => $"""
+            SELECT l.id, l.code, r.visits FROM links l JOIN {table} r ON r.link_id = l.id
             WHERE l.domain = @Domain AND l.deleted_at IS NULL AND (@AllOwners OR l.owner_id = @OwnerId)
-              AND r.is_bot IN @Bots AND r.hour >= @From AND r.hour < @To
-            """;
-        const string sql = $"""
+              AND r.is_bot IN @Bots AND r.dimension = '{dimension}' AND {time}
+            """);
+        var sql = $"""
             SELECT COUNT(*) AS links, CAST(COALESCE(SUM(visits), 0) AS SIGNED) AS visits
-            FROM (SELECT SUM(r.visits) AS visits {links} AND r.dimension = 'total' GROUP BY r.link_id) per_link;
-            SELECT CAST(COALESCE(SUM(r.visits), 0) AS SIGNED) {links} AND r.dimension = 'visitors';
-            SELECT l.code, CAST(SUM(r.visits) AS SIGNED) AS visits
-            {links} AND r.dimension = 'total'
-            GROUP BY l.id, l.code
-            ORDER BY visits DESC, l.code
+            FROM (SELECT SUM(visits) AS visits FROM ({Of(VisitRollups.Total)}) totals GROUP BY id) per_link;
+            SELECT CAST(COALESCE(SUM(visits), 0) AS SIGNED) FROM ({Of(VisitRollups.Visitors)}) visitors;
+            SELECT code, CAST(SUM(visits) AS SIGNED) AS visits
+            FROM ({Of(VisitRollups.Total)}) totals
+            GROUP BY id, code
+            ORDER BY visits DESC, code
             LIMIT @Top
             """;
+        var rollups = RollupRange.Of(range.From, range.To);
         await using var connection = await databases.OpenForListingAsync(ct);
         await using var results = await connection.QueryMultipleAsync(new CommandDefinition(sql, new
         {
@@ -94,8 +97,10 @@ internal static class GetOwnerStats
             AllOwners = caller.SeesAllOwners,
             caller.OwnerId,
             Bots = StatsSql.BotFlags(includeBots),
-            range.From,
-            range.To,
+            rollups.From,
+            rollups.To,
+            rollups.DaysFrom,
+            rollups.DaysTo,
             Top = TopCount,
         }, cancellationToken: ct));
         var total = await results.ReadSingleAsync<Total>();
