@@ -3,7 +3,8 @@
 // after. Two kinds of visit: "minimal" carries no user agent or referrer (as wrk sends), so only the event itself and the
 // buffer's storage count; "typical" carries a user agent string of its own, as every new visitor's request has, and a
 // referrer. Also the bytes Record itself allocates per visit, measured past the buffer's last growth (the channel keeps
-// its visits in an array that doubles). Prints one JSON line. Usage: dotnet VisitBuffer.dll [CAPACITY]
+// its visits in an array that doubles), and the bytes a visit takes in a RabbitMQ message. Prints one JSON line.
+// Usage: dotnet VisitBuffer.dll [CAPACITY]
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Runtime;
@@ -31,7 +32,20 @@ Console.WriteLine(JsonSerializer.Serialize(new
     typicalMegabytes = typical / 1_048_576.0,
     minimalRecordAllocatedBytes = minimalRecord,
     typicalRecordAllocatedBytes = typicalRecord,
+    messageBytesPerVisit = MessageBytesPerVisit(typical: false),
+    typicalMessageBytesPerVisit = MessageBytesPerVisit(typical: true),
 }));
+
+// The body of one full RabbitMQ message (RabbitMq:VisitsPerMessage visits), per visit.
+double MessageBytesPerVisit(bool typical)
+{
+    var visitsPerMessage = new RabbitMqOptions().VisitsPerMessage;
+    var visits = Enumerable.Range(0, visitsPerMessage).Select(i => new VisitEvent(Guid.CreateVersion7(), Guid.CreateVersion7(),
+        Guid.CreateVersion7(), "AbCdEf1", DateTime.UtcNow, typical ? "www.example.org" : null,
+        typical ? string.Concat(UserAgent.AsSpan(0, UserAgent.Length - 6), i.ToString("D6")) : null, typical ? "DE" : null,
+        (ulong)Random.Shared.NextInt64(), "")).ToList();
+    return Shortlink.Features.Analytics.Queue.VisitMessages.Encode(visits).Length / (double)visitsPerMessage;
+}
 
 (long Bytes, double RecordAllocated) Measure(bool typical)
 {
