@@ -18,6 +18,9 @@ internal abstract class VisitBufferReader(VisitRecorder recorder, VisitOptions o
     /// <summary>Hands the batch on, retrying as long as it takes; returns only when it is done or cancelled.</summary>
     protected abstract Task HandleAsync(List<VisitEvent> batch, CancellationToken ct);
 
+    /// <summary>Waits, once visits have arrived, for more to join them in the next batch; by default not at all.</summary>
+    protected virtual Task GatherAsync(CancellationToken ct) => Task.CompletedTask;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!Runs)
@@ -29,6 +32,7 @@ internal abstract class VisitBufferReader(VisitRecorder recorder, VisitOptions o
         {
             while (await recorder.Reader.WaitToReadAsync(stoppingToken))
             {
+                await GatherAsync(stoppingToken);
                 Fill(batch);
                 await HandleAsync(batch, stoppingToken);
                 batch.Clear();

@@ -68,6 +68,12 @@ internal sealed class VisitRecorder
 
     public ChannelReader<VisitEvent> Reader => buffer.Reader;
 
+    /// <summary>
+    /// What a visit keeps of its user agent: enough to classify any real one, and a bound on the buffer's memory that
+    /// a client sending 32 KB headers cannot push (the visitor hash still takes the whole header).
+    /// </summary>
+    public const int MaxUserAgentLength = 512;
+
     /// <summary>Records a redirect answered with a 3xx to a GET; HEAD requests and refusals never become visits.</summary>
     public void Record(HttpContext context, LinkRow link, DateTime now)
     {
@@ -84,7 +90,7 @@ internal sealed class VisitRecorder
             link.Code,
             now,
             ReferrerHosts.Of(request.Headers.Referer.ToString()),
-            userAgent.Length == 0 ? null : userAgent,
+            userAgent.Length == 0 ? null : userAgent.Length <= MaxUserAgentLength ? userAgent : userAgent[..MaxUserAgentLength],
             countries.Of(context),
             hashes.Hash(context.Connection.RemoteIpAddress, userAgent, now),
             options.Region)

@@ -37,6 +37,7 @@ internal sealed class VisitWriter(VisitRecorder recorder, VisitBatchWriter write
 internal sealed class VisitBatchWriter
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
+    private const int VisitorLookupChunk = 25;
 
     private readonly UserAgents userAgents;
     private readonly Databases databases;
@@ -149,12 +150,19 @@ internal sealed class VisitBatchWriter
             firsts.TryAdd(new VisitorDay(visit.LinkId, DateOnly.FromDateTime(visit.OccurredAt), visit.VisitorHash), visit.VisitId);
         }
         var days = firsts.Keys.ToList();
-        var (tuples, parameters) = SqlRows.Of(days, VisitorDay.Columns);
-        var known = (await connection.QueryAsync<(Guid LinkId, DateTime Day, byte[] Visitor)>(new CommandDefinition(
-                $"SELECT link_id, day, visitor_hash FROM visit_visitors WHERE (link_id, day, visitor_hash) IN ({tuples}) FOR UPDATE",
-                parameters, transaction, cancellationToken: ct)))
-            .Select(row => new VisitorDay(row.LinkId, DateOnly.FromDateTime(row.Day), BinaryPrimitives.ReadUInt64BigEndian(row.Visitor)))
-            .ToHashSet();
+        var known = new HashSet<VisitorDay>();
+        // A few tuples at a time: MariaDB's range optimizer takes time quadratic in the tuples of one IN list (1,000 of them
+        // spent over a second in "statistics", bench/visits' whole batch), while chunks of 25 cost a fraction of a millisecond each.
+        foreach (var chunk in days.Chunk(VisitorLookupChunk))
+        {
+            var (tuples, parameters) = SqlRows.Of(chunk, VisitorDay.Columns);
+            foreach (var row in await connection.QueryAsync<(Guid LinkId, DateTime Day, byte[] Visitor)>(new CommandDefinition(
+                         $"SELECT link_id, day, visitor_hash FROM visit_visitors WHERE (link_id, day, visitor_hash) IN ({tuples}) FOR UPDATE",
+                         parameters, transaction, cancellationToken: ct)))
+            {
+                known.Add(new VisitorDay(row.LinkId, DateOnly.FromDateTime(row.Day), BinaryPrimitives.ReadUInt64BigEndian(row.Visitor)));
+            }
+        }
         var fresh = days.Where(day => !known.Contains(day)).ToList();
         if (fresh.Count > 0)
         {

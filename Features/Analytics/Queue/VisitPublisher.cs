@@ -17,6 +17,7 @@ internal sealed class VisitPublisher : VisitBufferReader
 {
     private const string Part = "publisher";
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan Gathering = TimeSpan.FromMilliseconds(50);
 
     private readonly VisitQueue queue;
     private readonly int visitsPerMessage;
@@ -35,6 +36,14 @@ internal sealed class VisitPublisher : VisitBufferReader
     }
 
     protected override bool Runs { get; }
+
+    /// <summary>
+    /// Fewer visits than a message holds wait 50 ms for more. Sent the moment they arrive, a steady 5,000 visits/s went
+    /// out as messages of about 18 (bench/visits), and RabbitMQ and the workers paid per message and per transaction for
+    /// batches a tenth of their size: the lag p99 grew to 10 s.
+    /// </summary>
+    protected override Task GatherAsync(CancellationToken ct) =>
+        Recorder.Reader.Count < visitsPerMessage ? Task.Delay(Gathering, ct) : Task.CompletedTask;
 
     protected override async Task HandleAsync(List<VisitEvent> batch, CancellationToken ct)
     {
