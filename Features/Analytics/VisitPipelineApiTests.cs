@@ -62,6 +62,15 @@ public sealed class VisitPipelineApiTests(Transport transport) : ApiTestBase
                 Is.EqualTo(200));
             Assert.That(await RollupAsync(codes[0], VisitRollups.Total), Is.EqualTo(50));
         });
+        // And the stats API, which reads the daily and hourly rollups, reports the same.
+        var reported = 0L;
+        foreach (var code in codes)
+        {
+            using var stats = await Http.GetAsync($"/api/v1/links/{code}/stats?interval=hour");
+            Assert.That(stats.StatusCode, Is.EqualTo(HttpStatusCode.OK), await stats.Content.ReadAsStringAsync());
+            reported += System.Text.Json.JsonDocument.Parse(await stats.Content.ReadAsStringAsync()).RootElement.GetProperty("visits").GetInt64();
+        }
+        Assert.That(reported, Is.EqualTo(10_000));
     }
 
     [Test]
