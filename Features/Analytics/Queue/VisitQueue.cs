@@ -82,7 +82,7 @@ internal sealed class VisitQueue
             catch (OperationInterruptedException exception) when (exception.ShutdownReason?.ReplyCode == Constants.PreconditionFailed)
             {
                 logger.LogWarning("The queue {Queue:l} exists with other arguments than this configuration's and is used as it is ({Reason:l}); "
-                    + "to apply RabbitMQ:DeliveryLimit, drain and delete the queue, or set a delivery-limit policy", Name,
+                    + "to apply RabbitMQ:DeliveryLimit, drain and delete the queue (a delivery-limit policy can only lower it)", Name,
                     exception.ShutdownReason.ReplyText);
             }
         }
