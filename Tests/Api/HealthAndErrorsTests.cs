@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using NUnit.Framework;
 using Shortlink.Tests.Support;
 using static Shortlink.Tests.Support.PrometheusText;
@@ -262,6 +264,41 @@ public sealed class MigrationReadinessTests
         finally
         {
             await server.DropDatabaseAsync(connectionString);
+        }
+    }
+}
+
+/// <summary>
+/// The in-memory service stops its host once, as a real process does, so a hosted service's last flush never
+/// meets a provider that a second, concurrent stop already disposed.
+/// </summary>
+public sealed class InMemoryServiceStopTests : ApiTestBase
+{
+    [Test]
+    public async Task Disposing_the_in_memory_service_stops_each_hosted_service_once()
+    {
+        var probe = new StopProbe();
+        await using (var app = new ShortlinkApp(ConnectionString).WithWebHostBuilder(builder =>
+            builder.ConfigureTestServices(services => services.AddHostedService(_ => probe))))
+        {
+            app.CreateClient().Dispose();
+        }
+        Assert.That(probe.Stops, Is.EqualTo(1));
+    }
+
+    private sealed class StopProbe : IHostedService
+    {
+        private int stops;
+
+        public int Stops => Volatile.Read(ref stops);
+
+        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public async Task StopAsync(CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref stops);
+            // Long enough for a second stop, if one runs, to reach this service too.
+            await Task.Delay(TimeSpan.FromMilliseconds(300), CancellationToken.None);
         }
     }
 }

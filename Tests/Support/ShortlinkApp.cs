@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
 using Serilog.Core;
 
@@ -38,5 +39,36 @@ internal sealed class ShortlinkApp(string connectionString, IDictionary<string, 
             services.AddSingleton<TimeProvider>(Clock);
             services.AddSingleton<ILogEventSink>(Logs);
         });
+    }
+
+    protected override IHost CreateHost(IHostBuilder builder) => new StoppedByProgram(base.CreateHost(builder));
+
+    /// <summary>
+    /// Program.cs runs <c>app.RunAsync()</c> under the factory too. When the factory stopped the host, RunAsync saw
+    /// ApplicationStopping, stopped the same host a second time on its own thread and disposed it, so a hosted
+    /// service's last flush could meet a disposed data source (dotnet/aspnetcore#40271). Here the factory only asks
+    /// the application to stop and waits for Program's own stop to finish: the host stops once, as in production.
+    /// </summary>
+    private sealed class StoppedByProgram(IHost host) : IHost
+    {
+        private static readonly TimeSpan StopTimeout = TimeSpan.FromMinutes(1);
+
+        public IServiceProvider Services => host.Services;
+
+        public Task StartAsync(CancellationToken cancellationToken) => host.StartAsync(cancellationToken);
+
+        public async Task StopAsync(CancellationToken cancellationToken)
+        {
+            var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
+            var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            await using var registration = lifetime.ApplicationStopped.Register(() => stopped.TrySetResult());
+            lifetime.StopApplication();
+            await stopped.Task.WaitAsync(StopTimeout, cancellationToken);
+        }
+
+        /// <summary>Program's RunAsync disposes the host once it has stopped.</summary>
+        public void Dispose()
+        {
+        }
     }
 }
