@@ -33,4 +33,17 @@ public sealed class LinkIdsTests
         var milliseconds = Convert.ToInt64(Ordered(id)[..12], 16);
         Assert.That(milliseconds, Is.EqualTo(at.ToUnixTimeMilliseconds()).Within(1));
     }
+
+    [Test]
+    public void Ids_made_on_several_threads_at_once_are_unique_and_each_has_random_bits_of_its_own()
+    {
+        var ids = Enumerable.Range(0, 4).AsParallel().WithDegreeOfParallelism(4)
+            .SelectMany(_ => Enumerable.Range(0, 20_000).Select(_ => LinkIds.Next(DateTimeOffset.UtcNow)).ToList())
+            .ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(ids, Is.Unique);
+            Assert.That(ids.Select(id => Ordered(id)[16..]), Is.Unique, "the 62 random bits after the counter");
+        });
+    }
 }
