@@ -27,4 +27,26 @@ internal static class Ports
             return false;
         }
     }
+
+    /// <summary>The lowest port the kernel hands out to outgoing connections (Linux: ip_local_port_range).</summary>
+    public static int EphemeralLow { get; } =
+        File.Exists("/proc/sys/net/ipv4/ip_local_port_range")
+        && int.TryParse(File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split('\t', ' ')[0], out var low)
+            ? low
+            : 32_768;
+
+    /// <summary>True when a server could bind the loopback port now: nothing listens on it and no connection holds it.</summary>
+    public static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
 }

@@ -244,13 +244,18 @@ internal sealed class DisposableRabbitMq : IAsyncDisposable
         }
     }
 
-    /// <summary>A port whose neighbours ops/stack gives the node (management +10000, Prometheus +10020, distribution +20000) are free too.</summary>
+    /// <summary>
+    /// A port whose neighbours ops/stack gives the node (management +10000, Prometheus +10020, distribution +20000) are
+    /// free too, all of them below the kernel's ephemeral range: there, any outgoing connection of the suite's may hold
+    /// one as its local port at the moment the node binds it (the distribution port once failed so).
+    /// </summary>
     private static int FreePortWithNeighbours()
     {
+        var highest = Ports.EphemeralLow - 1 - 20_000;
         while (true)
         {
-            var candidate = Random.Shared.Next(20_000, 30_000);
-            if (new[] { candidate, candidate + 10_000, candidate + 10_020, candidate + 20_000 }.All(p => !Ports.IsListening(p)))
+            var candidate = Random.Shared.Next(10_000, highest);
+            if (new[] { candidate, candidate + 10_000, candidate + 10_020, candidate + 20_000 }.All(Ports.IsFree))
             {
                 return candidate;
             }
