@@ -8,14 +8,15 @@ internal static class Eventually
     private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(50);
 
-    public static async Task TrueAsync(Func<Task<bool>> condition, TimeSpan? timeout = null)
+    /// <param name="circumstances">What the failure message should also tell, e.g. what the service logged meanwhile.</param>
+    public static async Task TrueAsync(Func<Task<bool>> condition, TimeSpan? timeout = null, Func<string>? circumstances = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? DefaultTimeout);
         while (!await condition())
         {
             if (DateTime.UtcNow > deadline)
             {
-                Assert.Fail($"The condition did not hold within {(timeout ?? DefaultTimeout).TotalSeconds} s.");
+                Assert.Fail($"The condition did not hold within {(timeout ?? DefaultTimeout).TotalSeconds} s.{(circumstances is null ? "" : "\n" + circumstances())}");
             }
             await Task.Delay(Poll);
         }

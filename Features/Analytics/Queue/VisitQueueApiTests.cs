@@ -207,8 +207,12 @@ public sealed class VisitQueueApiTests : ApiTestBase
         {
             await channel.BasicPublishAsync(QueueName, QueueName, mandatory: true, VisitMessages.Properties(default), VisitMessages.Encode(visits));
         }
-        await Eventually.TrueAsync(async () => await PrometheusText.SumAsync(Http, "shortlink_visits_consumed_total") >= 6);
-        await Eventually.TrueAsync(async () => await TestQueues.CountAsync(RabbitMqConnectionString!, QueueName) == 0);
+        // Once in CI the first of these took longer than 20 s, on a loaded machine: a minute, with what the service logged.
+        string Logged() => "The service logged:\n" + string.Join('\n', App.Logs.Events.Select(e => $"{e.Level}: {e.RenderMessage()} {e.Exception?.Message}"));
+        await Eventually.TrueAsync(async () => await PrometheusText.SumAsync(Http, "shortlink_visits_consumed_total") >= 6,
+            TimeSpan.FromSeconds(60), Logged);
+        await Eventually.TrueAsync(async () => await TestQueues.CountAsync(RabbitMqConnectionString!, QueueName) == 0,
+            TimeSpan.FromSeconds(60), Logged);
         Assert.Multiple(async () =>
         {
             Assert.That(await VisitsOfUrlsLikeAsync("https://example.com/twice"), Is.EqualTo(3));
