@@ -22,7 +22,8 @@ namespace Shortlink.Features.Analytics;
 /// The error: two visitors behind one address with the same browser build count as one; a visitor who changes
 /// network or browser counts again; one who comes back on another day counts once per day. An instance that could
 /// not read a day's salt (the database was down when it tried) hashes with a salt of its own for that day, so the
-/// same visitor may count once per such instance.
+/// same visitor may count once per such instance. In memory, a thread keeps its HMAC keyed with the salt it last
+/// used until it hashes a visit of another day or ends, so a thread idle since midnight still holds the past day's key.
 /// </remarks>
 internal sealed class VisitorHashes(Databases databases, Outages outages, IOptions<ShortlinkOptions> options, TimeProvider clock,
     ILogger<VisitorHashes> logger) : BackgroundService
