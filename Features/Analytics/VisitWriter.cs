@@ -108,8 +108,10 @@ internal sealed class VisitBatchWriter
     {
         await using var connection = await databases.OpenForCodeAsync(batch[0].Code, ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        var stored = (await connection.QueryAsync<Guid>(new CommandDefinition("SELECT id FROM visits WHERE id IN @ids",
-            new { ids = batch.Select(visit => visit.VisitId) }, transaction, cancellationToken: ct))).ToHashSet();
+        var ids = new SqlRows();
+        var stored = (await connection.QueryAsync<Guid>(new CommandDefinition(
+            $"SELECT id FROM visits WHERE id IN ({ids.List(batch.Select(visit => visit.VisitId))})", ids, transaction,
+            cancellationToken: ct))).ToHashSet();
         // A message delivered again can share a batch with its first delivery: each visit once.
         var fresh = batch.Where(visit => !stored.Contains(visit.VisitId)).DistinctBy(visit => visit.VisitId).OrderBy(visit => visit.OccurredAt).ToList();
         if (fresh.Count == 0)
@@ -128,11 +130,11 @@ internal sealed class VisitBatchWriter
         List<UserAgentClass> classes, CancellationToken ct)
     {
         var rows = visits.Select((visit, i) => (Visit: visit, Agent: classes[i])).ToList();
-        var (tuples, parameters) = SqlRows.Of(rows,
-            ("Id", row => row.Visit.VisitId), ("LinkId", row => row.Visit.LinkId), ("OwnerId", row => row.Visit.OwnerId),
-            ("At", row => row.Visit.OccurredAt), ("Referrer", row => row.Visit.ReferrerHost), ("Country", row => row.Visit.Country),
-            ("Browser", row => row.Agent.Browser), ("Os", row => row.Agent.Os), ("Device", row => row.Agent.Device),
-            ("Bot", row => row.Agent.IsBot), ("Visitor", row => VisitorKey(row.Visit.VisitorHash)), ("Region", row => row.Visit.Region));
+        var parameters = new SqlRows();
+        var tuples = parameters.Tuples(rows,
+            row => row.Visit.VisitId, row => row.Visit.LinkId, row => row.Visit.OwnerId, row => row.Visit.OccurredAt,
+            row => row.Visit.ReferrerHost, row => row.Visit.Country, row => row.Agent.Browser, row => row.Agent.Os, row => row.Agent.Device,
+            row => row.Agent.IsBot, row => VisitorKey(row.Visit.VisitorHash), row => row.Visit.Region);
         await connection.ExecuteAsync(new CommandDefinition($"""
             INSERT INTO visits (id, link_id, owner_id, occurred_at, referrer_host, country, browser, os, device, is_bot, visitor_hash, region)
             VALUES {tuples}
@@ -155,7 +157,8 @@ internal sealed class VisitBatchWriter
         // spent over a second in "statistics", bench/visits' whole batch), while chunks of 25 cost a fraction of a millisecond each.
         foreach (var chunk in days.Chunk(VisitorLookupChunk))
         {
-            var (tuples, parameters) = SqlRows.Of(chunk, VisitorDay.Columns);
+            var parameters = new SqlRows();
+            var tuples = parameters.Tuples(chunk, VisitorDay.Columns);
             foreach (var row in await connection.QueryAsync<(Guid LinkId, DateTime Day, byte[] Visitor)>(new CommandDefinition(
                          $"SELECT link_id, day, visitor_hash FROM visit_visitors WHERE (link_id, day, visitor_hash) IN ({tuples}) FOR UPDATE",
                          parameters, transaction, cancellationToken: ct)))
@@ -166,7 +169,8 @@ internal sealed class VisitBatchWriter
         var fresh = days.Where(day => !known.Contains(day)).ToList();
         if (fresh.Count > 0)
         {
-            var (values, insert) = SqlRows.Of(fresh, VisitorDay.Columns);
+            var insert = new SqlRows();
+            var values = insert.Tuples(fresh, VisitorDay.Columns);
             await connection.ExecuteAsync(new CommandDefinition(
                 $"INSERT INTO visit_visitors (link_id, day, visitor_hash) VALUES {values}", insert, transaction, cancellationToken: ct));
         }
@@ -177,29 +181,27 @@ internal sealed class VisitBatchWriter
     private static async Task AddToRollupsAsync(MySqlConnection connection, MySqlTransaction transaction, List<VisitRollup> rollups,
         CancellationToken ct)
     {
-        var (hourly, hourlyParameters) = SqlRows.Of(rollups,
-            ("LinkId", rollup => rollup.LinkId), ("Bot", rollup => rollup.IsBot), ("Dimension", rollup => rollup.Dimension),
-            ("Hour", rollup => rollup.Hour), ("Value", rollup => rollup.Value), ("Visits", rollup => rollup.Visits));
-        var days = VisitRollups.Daily(rollups);
-        var (daily, dailyParameters) = SqlRows.Of(days,
-            ("DLinkId", rollup => rollup.LinkId), ("DBot", rollup => rollup.IsBot), ("DDimension", rollup => rollup.Dimension),
-            ("Day", rollup => rollup.Hour), ("DValue", rollup => rollup.Value), ("DVisits", rollup => rollup.Visits));
-        hourlyParameters.AddDynamicParams(dailyParameters);
+        Func<VisitRollup, object?>[] columns =
+        [
+            rollup => rollup.LinkId, rollup => rollup.IsBot, rollup => rollup.Dimension, rollup => rollup.Hour, rollup => rollup.Value,
+            rollup => rollup.Visits,
+        ];
+        var parameters = new SqlRows();
+        var hourly = parameters.Tuples(rollups, columns);
+        var daily = parameters.Tuples(VisitRollups.Daily(rollups), columns);
         await connection.ExecuteAsync(new CommandDefinition($"""
             INSERT INTO visit_rollups (link_id, is_bot, dimension, hour, value, visits) VALUES {hourly}
             ON DUPLICATE KEY UPDATE visits = visits + VALUES(visits);
             INSERT INTO visit_rollups_daily (link_id, is_bot, dimension, day, value, visits) VALUES {daily}
             ON DUPLICATE KEY UPDATE visits = visits + VALUES(visits)
-            """, hourlyParameters, transaction, cancellationToken: ct));
+            """, parameters, transaction, cancellationToken: ct));
     }
 
     /// <summary>A visitor on a link's UTC day: counted in the "visitors" rollup once.</summary>
     private readonly record struct VisitorDay(Guid LinkId, DateOnly Day, ulong Visitor)
     {
-        public static readonly (string, Func<VisitorDay, object?>)[] Columns =
-        [
-            ("LinkId", day => day.LinkId), ("Day", day => day.Day.ToDateTime(TimeOnly.MinValue)), ("Visitor", day => VisitorKey(day.Visitor)),
-        ];
+        public static readonly Func<VisitorDay, object?>[] Columns =
+            [day => day.LinkId, day => day.Day.ToDateTime(TimeOnly.MinValue), day => VisitorKey(day.Visitor)];
     }
 
     private static byte[] VisitorKey(ulong hash)
