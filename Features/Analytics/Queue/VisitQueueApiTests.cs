@@ -221,6 +221,22 @@ public sealed class VisitQueueApiTests : ApiTestBase
     }
 
     [Test]
+    public async Task A_json_message_queued_by_a_version_before_the_binary_one_is_counted()
+    {
+        var code = (await CreateLinkAsync(new { url = "https://example.com/queued-as-json" })).GetProperty("code").GetString()!;
+        var link = await LinkAsync(code);
+        List<VisitEvent> visits = [.. Enumerable.Range(0, 2).Select(i => new VisitEvent(
+            LinkIds.Next(DateTimeOffset.UtcNow), link.Id, link.OwnerId, code, DateTime.UtcNow, "news.example.org", "curl/8.5.0", "DE", (ulong)i, "old-1"))];
+        await using var connection = await TestQueues.ConnectAsync(RabbitMqConnectionString!);
+        await using var channel = await connection.CreateChannelAsync();
+        await channel.BasicPublishAsync(QueueName, QueueName, mandatory: true,
+            new BasicProperties { Type = VisitMessages.JsonType, ContentType = "application/json", Persistent = true },
+            JsonSerializer.SerializeToUtf8Bytes(visits, VisitMessageJson.Default.ListVisitEvent));
+        await Eventually.TrueAsync(async () => await TotalOfUrlsLikeAsync("https://example.com/queued-as-json") == 2, TimeSpan.FromSeconds(60));
+        Assert.That(await VisitsOfUrlsLikeAsync("https://example.com/queued-as-json"), Is.EqualTo(2));
+    }
+
+    [Test]
     public async Task A_message_that_is_no_visits_message_is_dead_lettered_at_once_and_counted()
     {
         var deadBefore = await TestQueues.CountAsync(RabbitMqConnectionString!, QueueName + ".dead");
