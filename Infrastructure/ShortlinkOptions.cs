@@ -265,9 +265,9 @@ internal sealed class RabbitMqOptions
     [Range(1, 5_000)]
     public int VisitsPerMessage { get; set; } = 200;
 
-    /// <summary>Messages a worker holds unacknowledged: enough to fill the next batch while one is being written.</summary>
+    /// <summary>Messages a worker holds unacknowledged: with VisitsPerMessage, enough for two batches of Visits:BatchSize.</summary>
     [Range(1, 10_000)]
-    public int Prefetch { get; set; } = 20;
+    public int Prefetch { get; set; } = 50;
 
     public bool IsValid() =>
         Uri.TryCreate(ConnectionString, UriKind.Absolute, out var uri) && uri.Scheme is "amqp" or "amqps" && uri.Host.Length > 0;
@@ -324,9 +324,13 @@ internal sealed class VisitOptions
     [Range(1_000, 10_000_000)]
     public int BufferCapacity { get; set; } = 300_000;
 
-    /// <summary>Visits written per transaction at most.</summary>
-    [Range(1, 5_000)]
-    public int BatchSize { get; set; } = 1_000;
+    /// <summary>
+    /// Visits written per transaction at most. A backlog is written in batches this large, and the larger the batch,
+    /// the more of its visits share a rollup row, which the database updates once for all of them. A batch of 20,000
+    /// is a statement of a few MB, within MySQL's and MariaDB's default max_allowed_packet.
+    /// </summary>
+    [Range(1, 20_000)]
+    public int BatchSize { get; set; } = 5_000;
 
     /// <summary>How long a stopping instance may take to write the visits it holds; what is left is counted as dropped.</summary>
     [Range(0, 300)]
