@@ -163,7 +163,14 @@ internal sealed record StatsPeriod(StatsInterval Interval, TimeZoneInfo Zone, Da
     /// <summary>An instant of the period in its zone's offset at that instant.</summary>
     public DateTimeOffset Zoned(DateTime utc) => TimeZoneInfo.ConvertTime(new DateTimeOffset(utc, TimeSpan.Zero), Zone);
 
-    /// <summary>The bucket an hour of the rollups falls in.</summary>
+    /// <summary>
+    /// Whether each bucket is made of whole UTC days (days in UTC, or in a zone at UTC's offset all through the period):
+    /// then a UTC day's sum falls in one bucket, and the daily rollups can fill them.
+    /// </summary>
+    public bool IsUtcDays =>
+        Interval == StatsInterval.Day && End.TimeOfDay == TimeSpan.Zero && Array.TrueForAll(Starts, start => start.TimeOfDay == TimeSpan.Zero);
+
+    /// <summary>The bucket an hour of the rollups (or the midnight of a UTC day, when <see cref="IsUtcDays"/>) falls in.</summary>
     public int BucketOf(DateTime hour)
     {
         if (Interval == StatsInterval.Hour)

@@ -23,6 +23,17 @@ public sealed class StatsPeriodTests
 
     private static string[] Starts(StatsPeriod period) => [.. period.Starts.Select(start => period.Zoned(start).ToString("yyyy-MM-dd'T'HH:mmzzz"))];
 
+    [TestCase("2026-01-12", "2026-01-15", "day", "UTC", true)]
+    [TestCase("2026-01-12", "2026-01-15", "day", "Europe/London", true)]
+    [TestCase("2026-03-27", "2026-03-31", "day", "Europe/London", false)]
+    [TestCase("2026-07-12", "2026-07-14", "day", "Europe/London", false)]
+    [TestCase("2026-01-12", "2026-01-15", "day", "Europe/Berlin", false)]
+    [TestCase("2026-01-12", "2026-01-15", "hour", "UTC", false)]
+    public void Only_day_buckets_that_begin_and_end_at_utc_midnights_are_utc_days(string from, string to, string interval, string tz, bool utcDays)
+    {
+        Assert.That(Period(from, to, interval, tz).IsUtcDays, Is.EqualTo(utcDays));
+    }
+
     [Test]
     public void A_berlin_day_in_march_when_clocks_go_forward_lasts_23_hours()
     {

@@ -92,14 +92,22 @@ internal static class GetLinkStats
             return LinkProblems.NotFound(code);
         }
         var includeBots = query.IncludeBots ?? false;
-        // The series needs hours (in the zone's buckets), which are added up here: grouped in SQL they cost MariaDB a
-        // temporary table of every hour of the range for nothing. The totals and top lists need only sums, read from days
-        // where they can be and summed within each half of the union, so that what the union hands on is one row per
-        // value rather than one per value and day (a year: 70 rows instead of 11,700). SUM of integers is a DECIMAL in
-        // MySQL: cast back, so that rows map onto their records' long counts.
+        // The series is read by hours, or by UTC days where its buckets are made of them, and added up into the buckets
+        // here: grouped in SQL they cost MariaDB a temporary table of every hour of the range for nothing. The totals and
+        // top lists need only sums, read from days where they can be and summed within each half of the union, so that
+        // what the union hands on is one row per value rather than one per value and day (a year: 70 rows instead of
+        // 11,700). SUM of integers is a DECIMAL in MySQL: cast back, so that rows map onto their records' long counts.
+        var series = period.IsUtcDays
+            ? StatsSql.Rollups((table, time) => $"""
+                SELECT {(table == StatsSql.DailyTable ? "CAST(r.day AS DATETIME)" : "r.hour")} AS hour, r.visits FROM {table} r
+                WHERE r.link_id = @LinkId AND r.is_bot IN @Bots AND r.dimension = 'total' AND {time}
+                """)
+            : """
+                SELECT hour, visits FROM visit_rollups
+                WHERE link_id = @LinkId AND is_bot IN @Bots AND dimension = 'total' AND hour >= @From AND hour < @To
+                """;
         var sql = $"""
-            SELECT hour, visits FROM visit_rollups
-            WHERE link_id = @LinkId AND is_bot IN @Bots AND dimension = 'total' AND hour >= @From AND hour < @To;
+            {series};
             SELECT dimension, value, visits FROM (
                 SELECT dimension, value, CAST(SUM(visits) AS SIGNED) AS visits,
                        ROW_NUMBER() OVER (PARTITION BY dimension ORDER BY SUM(visits) DESC, value) AS place
@@ -126,10 +134,10 @@ internal static class GetLinkStats
         var hours = (await results.ReadAsync<HourRow>()).AsList();
         var values = (await results.ReadAsync<ValueRow>()).ToLookup(row => row.Dimension,
             row => new Count(row.Value.Length == 0 ? null : row.Value, row.Visits));
-        var series = new long[period.Starts.Length];
+        var buckets = new long[period.Starts.Length];
         foreach (var hour in hours)
         {
-            series[period.BucketOf(hour.Hour)] += hour.Visits;
+            buckets[period.BucketOf(hour.Hour)] += hour.Visits;
         }
         List<Count> Top(string dimension) => [.. values[dimension].OrderByDescending(count => count.Visits).ThenBy(count => count.Value, StringComparer.Ordinal)];
         return TypedResults.Ok(new Response(
@@ -139,9 +147,9 @@ internal static class GetLinkStats
             period.Interval == StatsInterval.Hour ? "hour" : "day",
             period.Zone.Id,
             includeBots,
-            series.Sum(),
+            buckets.Sum(),
             values[VisitRollups.Visitors].Sum(count => count.Visits),
-            [.. period.Starts.Select((start, i) => new Bucket(period.Zoned(start), series[i]))],
+            [.. period.Starts.Select((start, i) => new Bucket(period.Zoned(start), buckets[i]))],
             Top(VisitRollups.Referrer),
             Top(VisitRollups.Country),
             Top(VisitRollups.Browser),

@@ -167,6 +167,37 @@ public sealed class GetLinkStatsApiTests : TwoOwnersApiTestBase
     }
 
     [Test]
+    public async Task Utc_days_and_london_winter_days_count_each_visit_on_its_day_from_midnight_to_midnight()
+    {
+        var link = await LinkOfAsync(Alice);
+        await TestVisits.WriteAsync(App,
+        [
+            link.Visit("2026-01-11T23:59:59.999Z"),
+            link.Visit("2026-01-12T00:00:00Z"),
+            link.Visit("2026-01-12T23:59:59.999Z"),
+            link.Visit("2026-01-13T12:00:00Z", agent: TestVisits.Googlebot),
+            link.Visit("2026-01-15T00:00:00Z"),
+            link.Visit("2026-07-12T22:30:00Z"), // 23:30 BST on the 12th
+            link.Visit("2026-07-12T23:30:00Z"), // 00:30 BST on the 13th
+        ]);
+        var utc = await StatsAsync(Alice, link.Code, "from=2026-01-12&to=2026-01-15");
+        var utcWithBots = await StatsAsync(Alice, link.Code, "from=2026-01-12&to=2026-01-15&includeBots=true");
+        var londonWinter = await StatsAsync(Alice, link.Code, "from=2026-01-11&to=2026-01-16&tz=Europe/London");
+        var londonSummer = await StatsAsync(Alice, link.Code, "from=2026-07-12&to=2026-07-14&tz=Europe/London");
+        Assert.Multiple(() =>
+        {
+            Assert.That(Series(utc), Is.EqualTo(new[]
+            {
+                ("2026-01-12T00:00:00+00:00", 2L), ("2026-01-13T00:00:00+00:00", 0L), ("2026-01-14T00:00:00+00:00", 0L),
+            }));
+            Assert.That(Series(utcWithBots).Select(bucket => bucket.Visits), Is.EqualTo(new[] { 2L, 1L, 0L }));
+            Assert.That(utcWithBots.GetProperty("visits").GetInt64(), Is.EqualTo(3));
+            Assert.That(Series(londonWinter).Select(bucket => bucket.Visits), Is.EqualTo(new[] { 1L, 2L, 0L, 0L, 1L }));
+            Assert.That(Series(londonSummer), Is.EqualTo(new[] { ("2026-07-12T00:00:00+01:00", 1L), ("2026-07-13T00:00:00+01:00", 1L) }));
+        });
+    }
+
+    [Test]
     public async Task Berlin_hours_show_the_hour_clocks_go_back_twice()
     {
         var link = await LinkOfAsync(Alice);
