@@ -112,9 +112,6 @@ internal static class StatsSql
     /// <summary>The is_bot values to read: visits by people, and those by bots too when asked for.</summary>
     public static bool[] BotFlags(bool includeBots) => includeBots ? PeopleAndBots : People;
 
-    /// <summary>The rollups added up per UTC day, with a column day where visit_rollups has hour.</summary>
-    public const string DailyTable = "visit_rollups_daily";
-
     /// <summary>
     /// The rollups of a range as one row source, as a UNION ALL of two queries that <paramref name="query"/> writes from a
     /// table name and a time condition on its alias r: whole UTC days from visit_rollups_daily, and from visit_rollups
@@ -122,7 +119,7 @@ internal static class StatsSql
     /// 8,760 hours. The statement's parameters need the <see cref="RollupRange"/>'s From, To, DaysFrom and DaysTo.
     /// </summary>
     public static string Rollups(Func<string, string, string> query) => $"""
-        {query(DailyTable, "r.day >= @DaysFrom AND r.day < @DaysTo")}
+        {query("visit_rollups_daily", "r.day >= @DaysFrom AND r.day < @DaysTo")}
         UNION ALL
         {query("visit_rollups", "(r.hour >= @From AND r.hour < @DaysFrom OR r.hour >= @DaysTo AND r.hour < @To)")}
         """;

@@ -164,13 +164,51 @@ internal sealed record StatsPeriod(StatsInterval Interval, TimeZoneInfo Zone, Da
     public DateTimeOffset Zoned(DateTime utc) => TimeZoneInfo.ConvertTime(new DateTimeOffset(utc, TimeSpan.Zero), Zone);
 
     /// <summary>
-    /// Whether each bucket is made of whole UTC days (days in UTC, or in a zone at UTC's offset all through the period):
-    /// then a UTC day's sum falls in one bucket, and the daily rollups can fill them.
+    /// The hours of the UTC day that a day series reads by hour inside the range's whole UTC days: where a bucket boundary
+    /// (a midnight of the zone) falls inside a UTC day, the hours on the side of it away from that day's noon. The day's
+    /// sum goes to the bucket of its noon, and these hours are moved from it to theirs (see <see cref="AddTo"/>). Berlin:
+    /// 22 and 23; UTC, or a zone at UTC's offset all through the period: none. Empty for hour buckets.
     /// </summary>
-    public bool IsUtcDays =>
-        Interval == StatsInterval.Day && End.TimeOfDay == TimeSpan.Zero && Array.TrueForAll(Starts, start => start.TimeOfDay == TimeSpan.Zero);
+    public int[] SplitHours(RollupRange range)
+    {
+        if (Interval == StatsInterval.Hour)
+        {
+            return [];
+        }
+        var hours = new SortedSet<int>();
+        foreach (var boundary in Starts.Skip(1))
+        {
+            if (boundary >= range.DaysFrom && boundary < range.DaysTo && boundary.Hour != 0)
+            {
+                hours.UnionWith(boundary.Hour <= 12 ? Enumerable.Range(0, boundary.Hour) : Enumerable.Range(boundary.Hour, 24 - boundary.Hour));
+            }
+        }
+        return [.. hours];
+    }
 
-    /// <summary>The bucket an hour of the rollups (or the midnight of a UTC day, when <see cref="IsUtcDays"/>) falls in.</summary>
+    /// <summary>
+    /// Adds rollups to the buckets: the sums of whole UTC days of <paramref name="range"/> (days) and hours, which are the
+    /// range's ends and, inside its whole days, the <see cref="SplitHours"/>.
+    /// </summary>
+    public void AddTo(long[] buckets, RollupRange range, IEnumerable<(DateTime Day, long Visits)> days, IEnumerable<(DateTime Hour, long Visits)> hours)
+    {
+        foreach (var (day, visits) in days)
+        {
+            buckets[BucketOf(day.AddHours(12))] += visits;
+        }
+        foreach (var (hour, visits) in hours)
+        {
+            var bucket = BucketOf(hour);
+            buckets[bucket] += visits;
+            if (hour >= range.DaysFrom && hour < range.DaysTo)
+            {
+                // Already counted in its day's sum, in the bucket of that day's noon.
+                buckets[BucketOf(hour.Date.AddHours(12))] -= visits;
+            }
+        }
+    }
+
+    /// <summary>The bucket an hour of the rollups falls in.</summary>
     public int BucketOf(DateTime hour)
     {
         if (Interval == StatsInterval.Hour)

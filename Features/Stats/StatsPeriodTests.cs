@@ -23,15 +23,44 @@ public sealed class StatsPeriodTests
 
     private static string[] Starts(StatsPeriod period) => [.. period.Starts.Select(start => period.Zoned(start).ToString("yyyy-MM-dd'T'HH:mmzzz"))];
 
-    [TestCase("2026-01-12", "2026-01-15", "day", "UTC", true)]
-    [TestCase("2026-01-12", "2026-01-15", "day", "Europe/London", true)]
-    [TestCase("2026-03-27", "2026-03-31", "day", "Europe/London", false)]
-    [TestCase("2026-07-12", "2026-07-14", "day", "Europe/London", false)]
-    [TestCase("2026-01-12", "2026-01-15", "day", "Europe/Berlin", false)]
-    [TestCase("2026-01-12", "2026-01-15", "hour", "UTC", false)]
-    public void Only_day_buckets_that_begin_and_end_at_utc_midnights_are_utc_days(string from, string to, string interval, string tz, bool utcDays)
+    [TestCase("2026-01-12", "2026-01-15", "day", "UTC", new int[0])]
+    [TestCase("2026-01-12", "2026-01-15", "day", "Europe/London", new int[0])]
+    [TestCase("2026-07-12", "2026-07-15", "day", "Europe/London", new[] { 23 })]
+    [TestCase("2026-01-12", "2026-01-15", "day", "Europe/Berlin", new[] { 23 })]
+    [TestCase("2026-03-27", "2026-04-01", "day", "Europe/Berlin", new[] { 22, 23 })]
+    [TestCase("2026-01-12", "2026-01-15", "day", "America/New_York", new[] { 0, 1, 2, 3, 4 })]
+    [TestCase("2026-01-12", "2026-01-15", "day", "Pacific/Auckland", new[] { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 })]
+    [TestCase("2026-01-12", "2026-01-15", "hour", "Europe/Berlin", new int[0])]
+    public void A_day_series_reads_by_hour_only_the_hours_of_a_utc_day_that_fall_in_another_bucket_than_its_noon(string from, string to,
+        string interval, string tz, int[] splitHours)
     {
-        Assert.That(Period(from, to, interval, tz).IsUtcDays, Is.EqualTo(utcDays));
+        var period = Period(from, to, interval, tz);
+        Assert.That(period.SplitHours(RollupRange.Of(period.Start, period.End)), Is.EqualTo(splitHours));
+    }
+
+    [TestCase("Europe/Berlin")]
+    [TestCase("America/New_York")]
+    [TestCase("Pacific/Auckland")]
+    [TestCase("Europe/London")]
+    [TestCase("UTC")]
+    public void Days_sums_with_their_split_hours_fill_the_buckets_as_every_hour_would(string tz)
+    {
+        // Through both of 2026's clock changes in each hemisphere, with a different count in every hour.
+        var period = Period("2026-03-01", "2026-11-15", "day", tz);
+        var range = RollupRange.Of(period.Start, period.End);
+        var hours = Enumerable.Range(0, (int)(period.End - period.Start).TotalHours).Select(i => (Hour: period.Start.AddHours(i), Visits: 1L + i % 97)).ToList();
+        var everyHour = new long[period.Starts.Length];
+        period.AddTo(everyHour, new RollupRange(period.Start, period.End, period.End, period.End), [], hours);
+
+        var split = period.SplitHours(range);
+        var inDays = hours.Where(hour => hour.Hour >= range.DaysFrom && hour.Hour < range.DaysTo).ToList();
+        var days = inDays.GroupBy(hour => hour.Hour.Date).Select(day => (Day: day.Key, Visits: day.Sum(hour => hour.Visits))).ToList();
+        var read = hours.Where(hour => hour.Hour < range.DaysFrom || hour.Hour >= range.DaysTo || split.Contains(hour.Hour.Hour)).ToList();
+        var fromDays = new long[period.Starts.Length];
+        period.AddTo(fromDays, range, days, read);
+
+        Assert.That(fromDays, Is.EqualTo(everyHour));
+        Assert.That(read, Has.Count.LessThan(hours.Count / 2 + 50), "half a day by hour at most, besides the range's ends");
     }
 
     [Test]

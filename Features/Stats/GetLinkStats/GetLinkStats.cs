@@ -52,8 +52,6 @@ internal static class GetLinkStats
         IReadOnlyList<Count> OperatingSystems,
         IReadOnlyList<Count> DeviceTypes);
 
-    private sealed record HourRow(DateTime Hour, long Visits);
-
     private sealed record ValueRow(string Dimension, string Value, long Visits);
 
     private static readonly string[] Dimensions =
@@ -92,22 +90,22 @@ internal static class GetLinkStats
             return LinkProblems.NotFound(code);
         }
         var includeBots = query.IncludeBots ?? false;
-        // The series is read by hours, or by UTC days where its buckets are made of them, and added up into the buckets
-        // here: grouped in SQL they cost MariaDB a temporary table of every hour of the range for nothing. The totals and
-        // top lists need only sums, read from days where they can be and summed within each half of the union, so that
-        // what the union hands on is one row per value rather than one per value and day (a year: 70 rows instead of
+        // The series reads whole UTC days from their daily sums and, inside them, only the hours that belong to another
+        // of the zone's days (SplitHours): a year in Berlin is 365 days and 730 hours, not 8,760 hours. The rows are
+        // added into the zone's buckets here: grouped in SQL they cost MariaDB a temporary table for nothing. The totals
+        // and top lists need only sums, read from days where they can be and summed within each half of the union, so
+        // that what the union hands on is one row per value rather than one per value and day (a year: 70 rows instead of
         // 11,700). SUM of integers is a DECIMAL in MySQL: cast back, so that rows map onto their records' long counts.
-        var series = period.IsUtcDays
-            ? StatsSql.Rollups((table, time) => $"""
-                SELECT {(table == StatsSql.DailyTable ? "CAST(r.day AS DATETIME)" : "r.hour")} AS hour, r.visits FROM {table} r
-                WHERE r.link_id = @LinkId AND r.is_bot IN @Bots AND r.dimension = 'total' AND {time}
-                """)
-            : """
-                SELECT hour, visits FROM visit_rollups
-                WHERE link_id = @LinkId AND is_bot IN @Bots AND dimension = 'total' AND hour >= @From AND hour < @To
-                """;
+        var range = RollupRange.Of(period.Start, period.End);
+        var series = period.Interval == StatsInterval.Hour ? new RollupRange(period.Start, period.End, period.End, period.End) : range;
+        var splitHours = period.SplitHours(series);
         var sql = $"""
-            {series};
+            SELECT day, visits FROM visit_rollups_daily
+            WHERE link_id = @LinkId AND is_bot IN @Bots AND dimension = 'total' AND day >= @SeriesDaysFrom AND day < @SeriesDaysTo;
+            SELECT hour, visits FROM visit_rollups
+            WHERE link_id = @LinkId AND is_bot IN @Bots AND dimension = 'total'
+              AND (hour >= @From AND hour < @SeriesDaysFrom OR hour >= @SeriesDaysTo AND hour < @To
+                   {(splitHours.Length > 0 ? "OR hour >= @SeriesDaysFrom AND hour < @SeriesDaysTo AND HOUR(hour) IN @SplitHours" : "")});
             SELECT dimension, value, visits FROM (
                 SELECT dimension, value, CAST(SUM(visits) AS SIGNED) AS visits,
                        ROW_NUMBER() OVER (PARTITION BY dimension ORDER BY SUM(visits) DESC, value) AS place
@@ -119,7 +117,6 @@ internal static class GetLinkStats
                 GROUP BY dimension, value) ranked
             WHERE place <= @Top
             """;
-        var range = RollupRange.Of(period.Start, period.End);
         await using var results = await connection.QueryMultipleAsync(new CommandDefinition(sql, new
         {
             LinkId = link.Id,
@@ -128,17 +125,18 @@ internal static class GetLinkStats
             range.To,
             range.DaysFrom,
             range.DaysTo,
+            SeriesDaysFrom = series.DaysFrom,
+            SeriesDaysTo = series.DaysTo,
+            SplitHours = splitHours,
             Dimensions,
             Top = TopCount,
         }, cancellationToken: ct));
-        var hours = (await results.ReadAsync<HourRow>()).AsList();
+        var days = await results.ReadAsync<(DateTime Day, long Visits)>();
+        var hours = await results.ReadAsync<(DateTime Hour, long Visits)>();
         var values = (await results.ReadAsync<ValueRow>()).ToLookup(row => row.Dimension,
             row => new Count(row.Value.Length == 0 ? null : row.Value, row.Visits));
         var buckets = new long[period.Starts.Length];
-        foreach (var hour in hours)
-        {
-            buckets[period.BucketOf(hour.Hour)] += hour.Visits;
-        }
+        period.AddTo(buckets, series, days, hours);
         List<Count> Top(string dimension) => [.. values[dimension].OrderByDescending(count => count.Visits).ThenBy(count => count.Value, StringComparer.Ordinal)];
         return TypedResults.Ok(new Response(
             link.Code,
