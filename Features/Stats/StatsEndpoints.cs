@@ -100,8 +100,11 @@ internal readonly record struct RollupRange(DateTime From, DateTime To, DateTime
     {
         var daysFrom = from == from.Date ? from : from.Date.AddDays(1);
         var daysTo = to.Date;
-        return daysFrom < daysTo ? new(from, to, daysFrom, daysTo) : new(from, to, to, to);
+        return daysFrom < daysTo ? new(from, to, daysFrom, daysTo) : Hours(from, to);
     }
+
+    /// <summary>The range read by hours only, with no whole days.</summary>
+    public static RollupRange Hours(DateTime from, DateTime to) => new(from, to, to, to);
 }
 
 internal static class StatsSql

@@ -50,7 +50,7 @@ public sealed class StatsPeriodTests
         var range = RollupRange.Of(period.Start, period.End);
         var hours = Enumerable.Range(0, (int)(period.End - period.Start).TotalHours).Select(i => (Hour: period.Start.AddHours(i), Visits: 1L + i % 97)).ToList();
         var everyHour = new long[period.Starts.Length];
-        period.AddTo(everyHour, new RollupRange(period.Start, period.End, period.End, period.End), [], hours);
+        period.AddTo(everyHour, RollupRange.Hours(period.Start, period.End), [], hours);
 
         var split = period.SplitHours(range);
         var inDays = hours.Where(hour => hour.Hour >= range.DaysFrom && hour.Hour < range.DaysTo).ToList();

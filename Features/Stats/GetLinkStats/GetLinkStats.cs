@@ -90,22 +90,30 @@ internal static class GetLinkStats
             return LinkProblems.NotFound(code);
         }
         var includeBots = query.IncludeBots ?? false;
-        // The series reads whole UTC days from their daily sums and, inside them, only the hours that belong to another
+        // A series by day reads whole UTC days from their daily sums and, inside them, only the hours that belong to another
         // of the zone's days (SplitHours): a year in Berlin is 365 days and 730 hours, not 8,760 hours. The rows are
         // added into the zone's buckets here: grouped in SQL they cost MariaDB a temporary table for nothing. The totals
         // and top lists need only sums, read from days where they can be and summed within each half of the union, so
         // that what the union hands on is one row per value rather than one per value and day (a year: 70 rows instead of
         // 11,700). SUM of integers is a DECIMAL in MySQL: cast back, so that rows map onto their records' long counts.
         var range = RollupRange.Of(period.Start, period.End);
-        var series = period.Interval == StatsInterval.Hour ? new RollupRange(period.Start, period.End, period.End, period.End) : range;
-        var splitHours = period.SplitHours(series);
+        var byHour = period.Interval == StatsInterval.Hour;
+        var splitHours = period.SplitHours(range);
+        var series = byHour
+            ? """
+                SELECT hour, visits FROM visit_rollups
+                WHERE link_id = @LinkId AND is_bot IN @Bots AND dimension = 'total' AND hour >= @From AND hour < @To;
+                """
+            : $"""
+                SELECT day, visits FROM visit_rollups_daily
+                WHERE link_id = @LinkId AND is_bot IN @Bots AND dimension = 'total' AND day >= @DaysFrom AND day < @DaysTo;
+                SELECT hour, visits FROM visit_rollups
+                WHERE link_id = @LinkId AND is_bot IN @Bots AND dimension = 'total'
+                  AND (hour >= @From AND hour < @DaysFrom OR hour >= @DaysTo AND hour < @To
+                       {(splitHours.Length > 0 ? "OR hour >= @DaysFrom AND hour < @DaysTo AND HOUR(hour) IN @SplitHours" : "")});
+                """;
         var sql = $"""
-            SELECT day, visits FROM visit_rollups_daily
-            WHERE link_id = @LinkId AND is_bot IN @Bots AND dimension = 'total' AND day >= @SeriesDaysFrom AND day < @SeriesDaysTo;
-            SELECT hour, visits FROM visit_rollups
-            WHERE link_id = @LinkId AND is_bot IN @Bots AND dimension = 'total'
-              AND (hour >= @From AND hour < @SeriesDaysFrom OR hour >= @SeriesDaysTo AND hour < @To
-                   {(splitHours.Length > 0 ? "OR hour >= @SeriesDaysFrom AND hour < @SeriesDaysTo AND HOUR(hour) IN @SplitHours" : "")});
+            {series}
             SELECT dimension, value, visits FROM (
                 SELECT dimension, value, CAST(SUM(visits) AS SIGNED) AS visits,
                        ROW_NUMBER() OVER (PARTITION BY dimension ORDER BY SUM(visits) DESC, value) AS place
@@ -125,18 +133,16 @@ internal static class GetLinkStats
             range.To,
             range.DaysFrom,
             range.DaysTo,
-            SeriesDaysFrom = series.DaysFrom,
-            SeriesDaysTo = series.DaysTo,
             SplitHours = splitHours,
             Dimensions,
             Top = TopCount,
         }, cancellationToken: ct));
-        var days = await results.ReadAsync<(DateTime Day, long Visits)>();
+        IEnumerable<(DateTime Day, long Visits)> days = byHour ? [] : await results.ReadAsync<(DateTime Day, long Visits)>();
         var hours = await results.ReadAsync<(DateTime Hour, long Visits)>();
         var values = (await results.ReadAsync<ValueRow>()).ToLookup(row => row.Dimension,
             row => new Count(row.Value.Length == 0 ? null : row.Value, row.Visits));
         var buckets = new long[period.Starts.Length];
-        period.AddTo(buckets, series, days, hours);
+        period.AddTo(buckets, byHour ? RollupRange.Hours(period.Start, period.End) : range, days, hours);
         List<Count> Top(string dimension) => [.. values[dimension].OrderByDescending(count => count.Visits).ThenBy(count => count.Value, StringComparer.Ordinal)];
         return TypedResults.Ok(new Response(
             link.Code,
