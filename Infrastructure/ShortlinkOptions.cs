@@ -326,10 +326,11 @@ internal sealed class VisitOptions
 
     /// <summary>
     /// Visits written per transaction at most. A backlog is written in batches this large, and the larger the batch,
-    /// the more of its visits share a rollup row, which the database updates once for all of them. A batch of 20,000
-    /// is a statement of a few MB, within MySQL's and MariaDB's default max_allowed_packet.
+    /// the more of its visits share a rollup row, which the database updates once for all of them. The bound keeps a
+    /// batch's rollup statement (up to 14 rows a visit, hourly and daily) inside max_allowed_packet's default
+    /// (16 MB in MariaDB) even when every visit has a long referrer of its own.
     /// </summary>
-    [Range(1, 20_000)]
+    [Range(1, 5_000)]
     public int BatchSize { get; set; } = 5_000;
 
     /// <summary>How long a stopping instance may take to write the visits it holds; what is left is counted as dropped.</summary>
