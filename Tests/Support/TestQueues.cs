@@ -1,4 +1,5 @@
 using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
 
 namespace Shortlink.Tests.Support;
 
@@ -26,5 +27,33 @@ internal static class TestQueues
         await using var connection = await ConnectAsync(connectionString);
         await using var channel = await connection.CreateChannelAsync();
         return await channel.MessageCountAsync(queue);
+    }
+
+    /// <summary>
+    /// Publishes as another producer would, once the fixture's service consumes the queue, and waits for RabbitMQ's
+    /// confirm. The service declares its queue when it connects, in the background after it starts: a message sent
+    /// before that goes to an exchange that does not exist yet and is lost without a word.
+    /// </summary>
+    public static async Task PublishAsync(string connectionString, string queue, BasicProperties properties, ReadOnlyMemory<byte> body)
+    {
+        await using var connection = await ConnectAsync(connectionString);
+        await Eventually.TrueAsync(async () => await ConsumersAsync(connection, queue) > 0, TimeSpan.FromSeconds(60));
+        await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(
+            publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
+        await channel.BasicPublishAsync(queue, queue, mandatory: true, properties, body);
+    }
+
+    private static async Task<uint> ConsumersAsync(IConnection connection, string queue)
+    {
+        // Asking about a queue that does not exist closes the channel, so each question has one of its own.
+        await using var channel = await connection.CreateChannelAsync();
+        try
+        {
+            return await channel.ConsumerCountAsync(queue);
+        }
+        catch (OperationInterruptedException)
+        {
+            return 0;
+        }
     }
 }

@@ -42,6 +42,9 @@ public sealed class VisitQueueApiTests : ApiTestBase
         WHERE l.url LIKE @pattern AND r.dimension = 'total'
         """, new { pattern });
 
+    private string Logged() =>
+        "The service logged:\n" + string.Join('\n', App.Logs.Events.Select(e => $"{e.Level}: {e.RenderMessage()} {e.Exception?.Message}"));
+
     private async Task<string[]> CreateLinksAsync(string prefix, int count)
     {
         using var created = await PostJsonAsync("/api/v1/links/bulk", JsonSerializer.Serialize(new
@@ -201,14 +204,11 @@ public sealed class VisitQueueApiTests : ApiTestBase
         var now = DateTime.UtcNow;
         List<VisitEvent> visits = [.. Enumerable.Range(0, 3).Select(i => new VisitEvent(
             LinkIds.Next(DateTimeOffset.UtcNow), link.Id, link.OwnerId, code, now, null, "curl/8.5.0", null, (ulong)i, "test-1"))];
-        await using var connection = await TestQueues.ConnectAsync(RabbitMqConnectionString!);
-        await using var channel = await connection.CreateChannelAsync();
         for (var delivery = 0; delivery < 2; delivery++)
         {
-            await channel.BasicPublishAsync(QueueName, QueueName, mandatory: true, VisitMessages.Properties(default), VisitMessages.Encode(visits));
+            await TestQueues.PublishAsync(RabbitMqConnectionString!, QueueName, VisitMessages.Properties(default), VisitMessages.Encode(visits));
         }
-        // Once in CI the first of these took longer than 20 s, on a loaded machine: a minute, with what the service logged.
-        string Logged() => "The service logged:\n" + string.Join('\n', App.Logs.Events.Select(e => $"{e.Level}: {e.RenderMessage()} {e.Exception?.Message}"));
+        // Once in CI this took longer than 20 s, on a loaded machine: a minute, with what the service logged.
         await Eventually.TrueAsync(async () => await PrometheusText.SumAsync(Http, "shortlink_visits_consumed_total") >= 6,
             TimeSpan.FromSeconds(60), Logged);
         await Eventually.TrueAsync(async () => await TestQueues.CountAsync(RabbitMqConnectionString!, QueueName) == 0,
@@ -227,12 +227,11 @@ public sealed class VisitQueueApiTests : ApiTestBase
         var link = await LinkAsync(code);
         List<VisitEvent> visits = [.. Enumerable.Range(0, 2).Select(i => new VisitEvent(
             LinkIds.Next(DateTimeOffset.UtcNow), link.Id, link.OwnerId, code, DateTime.UtcNow, "news.example.org", "curl/8.5.0", "DE", (ulong)i, "old-1"))];
-        await using var connection = await TestQueues.ConnectAsync(RabbitMqConnectionString!);
-        await using var channel = await connection.CreateChannelAsync();
-        await channel.BasicPublishAsync(QueueName, QueueName, mandatory: true,
+        await TestQueues.PublishAsync(RabbitMqConnectionString!, QueueName,
             new BasicProperties { Type = VisitMessages.JsonType, ContentType = "application/json", Persistent = true },
             JsonSerializer.SerializeToUtf8Bytes(visits, VisitMessageJson.Default.ListVisitEvent));
-        await Eventually.TrueAsync(async () => await TotalOfUrlsLikeAsync("https://example.com/queued-as-json") == 2, TimeSpan.FromSeconds(60));
+        await Eventually.TrueAsync(async () => await TotalOfUrlsLikeAsync("https://example.com/queued-as-json") == 2,
+            TimeSpan.FromSeconds(60), Logged);
         Assert.That(await VisitsOfUrlsLikeAsync("https://example.com/queued-as-json"), Is.EqualTo(2));
     }
 
@@ -241,11 +240,9 @@ public sealed class VisitQueueApiTests : ApiTestBase
     {
         var deadBefore = await TestQueues.CountAsync(RabbitMqConnectionString!, QueueName + ".dead");
         var countedBefore = await PrometheusText.SumAsync(Http, "shortlink_visits_dead_lettered_total");
-        await using var connection = await TestQueues.ConnectAsync(RabbitMqConnectionString!);
-        await using var channel = await connection.CreateChannelAsync();
-        await channel.BasicPublishAsync(QueueName, QueueName, mandatory: true,
+        await TestQueues.PublishAsync(RabbitMqConnectionString!, QueueName,
             new BasicProperties { Type = VisitMessages.Type, Persistent = true }, Encoding.UTF8.GetBytes("[{\"visitId\": \"not a visit\"}]"));
-        await channel.BasicPublishAsync(QueueName, QueueName, mandatory: true,
+        await TestQueues.PublishAsync(RabbitMqConnectionString!, QueueName,
             new BasicProperties { Type = "something.else.v1", Persistent = true }, Encoding.UTF8.GetBytes("[]"));
         await Eventually.TrueAsync(async () => await TestQueues.CountAsync(RabbitMqConnectionString!, QueueName + ".dead") == deadBefore + 2);
         await Eventually.TrueAsync(async () => await PrometheusText.SumAsync(Http, "shortlink_visits_dead_lettered_total") == countedBefore + 2);
