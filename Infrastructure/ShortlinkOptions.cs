@@ -265,9 +265,12 @@ internal sealed class RabbitMqOptions
     [Range(1, 5_000)]
     public int VisitsPerMessage { get; set; } = 200;
 
-    /// <summary>Messages a worker holds unacknowledged: with VisitsPerMessage, enough for two batches of Visits:BatchSize.</summary>
+    /// <summary>
+    /// Messages a worker holds unacknowledged: with VisitsPerMessage, a batch of Visits:BatchSize for each of
+    /// Visits:Writers and the next one, which gathers while they are written.
+    /// </summary>
     [Range(1, 10_000)]
-    public int Prefetch { get; set; } = 50;
+    public int Prefetch { get; set; } = 75;
 
     public bool IsValid() =>
         Uri.TryCreate(ConnectionString, UriKind.Absolute, out var uri) && uri.Scheme is "amqp" or "amqps" && uri.Host.Length > 0;
@@ -332,6 +335,14 @@ internal sealed class VisitOptions
     /// </summary>
     [Range(1, 5_000)]
     public int BatchSize { get; set; } = 5_000;
+
+    /// <summary>
+    /// Batches an instance writes at once, each in a transaction on a connection of its own: while the database
+    /// executes one, the next is prepared, and the database inserts on as many cores. Writers share rows only in
+    /// the same key order, so they wait for each other rather than deadlock.
+    /// </summary>
+    [Range(1, 16)]
+    public int Writers { get; set; } = 2;
 
     /// <summary>How long a stopping instance may take to write the visits it holds; what is left is counted as dropped.</summary>
     [Range(0, 300)]

@@ -23,6 +23,7 @@ public sealed class VisitBufferApiTests : ApiTestBase
         {
             ["Shortlink:Visits:BufferCapacity"] = "1000",
             ["Shortlink:Visits:BatchSize"] = "100",
+            ["Shortlink:Visits:Writers"] = "2",
             // The burst's end is an Information line; the suite logs from Warning up.
             ["Serilog:MinimumLevel:Override:Shortlink.Features.Analytics"] = "Information",
         };
@@ -47,7 +48,7 @@ public sealed class VisitBufferApiTests : ApiTestBase
             await unlock.ExecuteNonQueryAsync();
         }
         var dropped = await DroppedAsync(visitor, "buffer-full");
-        Assert.That(dropped, Is.InRange(sent - 1_000 - 100, sent - 1_000 - 1), "the buffer's 1,000 and the writer's one batch are kept");
+        Assert.That(dropped, Is.InRange(sent - 1_000 - 2 * 100, sent - 1_000 - 1), "the buffer's 1,000 and a batch per writer are kept");
         await Eventually.TrueAsync(async () => await VisitsOfAsync(code) == sent - dropped, TimeSpan.FromSeconds(20));
         // The first visit the buffer takes again ends the burst, with its count.
         (await visitor.GetAsync($"/{code}")).Dispose();
@@ -83,6 +84,22 @@ public sealed class VisitBufferApiTests : ApiTestBase
         }
         await Eventually.TrueAsync(async () => await VisitsOfAsync(code) == 1, TimeSpan.FromSeconds(10));
         Assert.That(app.Logs.Events.Count(e => e.Level == Serilog.Events.LogEventLevel.Error), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task A_batch_waiting_on_a_lock_does_not_hold_up_the_visits_behind_it()
+    {
+        var held = await NewCodeAsync("https://example.com/behind-a-lock");
+        var free = await NewCodeAsync("https://example.com/not-behind-a-lock");
+        await using (var rollups = await HeldRollups.HoldAsync(ConnectionString, (await TestVisits.LinkAsync(ConnectionString, held)).Id))
+        {
+            (await Http.GetAsync($"/{held}")).Dispose();
+            await rollups.WaitUntilAWriterWaitsAsync();
+            (await Http.GetAsync($"/{free}")).Dispose();
+            await Eventually.TrueAsync(async () => await VisitsOfAsync(free) == 1, TimeSpan.FromSeconds(10));
+            Assert.That(await VisitsOfAsync(held), Is.Zero, "its batch is still waiting");
+        }
+        await Eventually.TrueAsync(async () => await VisitsOfAsync(held) == 1);
     }
 
     [Test]

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics.Metrics;
+using System.Data;
 using Dapper;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
@@ -17,6 +18,8 @@ internal sealed class VisitWriter(VisitRecorder recorder, VisitBatchWriter write
     : VisitBufferReader(recorder, options.Value.Visits, logger)
 {
     protected override bool Runs { get; } = options.Value is { Visits.Enabled: true, QueuesVisits: false, ServesApi: true };
+
+    protected override int Concurrency { get; } = options.Value.Visits.Writers;
 
     protected override async Task HandleAsync(List<VisitEvent> batch, CancellationToken ct)
     {
@@ -107,7 +110,12 @@ internal sealed class VisitBatchWriter
     private async Task<List<VisitEvent>> WriteAsync(IReadOnlyList<VisitEvent> batch, CancellationToken ct)
     {
         await using var connection = await databases.OpenForCodeAsync(batch[0].Code, ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
+        // Read committed: no gap locks, so writers side by side (Visits:Writers, several workers) wait for each other only
+        // over rows both write. Under repeatable read, looking up a new visitor locked the gap it falls in, which the newest
+        // links' visitors share, and every other writer's new visitors waited for this batch's commit. Nothing here needs
+        // the stronger level: a visit or visitor another writer stores meanwhile fails this batch's insert as a duplicate,
+        // and the batch is written again, skipping it.
+        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
         var ids = new SqlRows();
         var stored = (await connection.QueryAsync<Guid>(new CommandDefinition(
             $"SELECT id FROM visits WHERE id IN ({ids.List(batch.Select(visit => visit.VisitId))})", ids, transaction,

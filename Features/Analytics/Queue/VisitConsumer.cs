@@ -11,8 +11,8 @@ namespace Shortlink.Features.Analytics.Queue;
 
 /// <summary>
 /// The worker: takes visit messages from the quorum queue with manual acknowledgements and RabbitMQ:Prefetch
-/// messages in hand, writes what has arrived as one batch (one transaction, up to Visits:BatchSize visits) and
-/// acknowledges only after the commit. A crash before the acknowledgement redelivers the messages, and the batch
+/// messages in hand, writes what has arrived as one batch (one transaction, up to Visits:BatchSize visits), up to
+/// Visits:Writers batches at once, and acknowledges each message only after its batch's commit. A crash before the acknowledgement redelivers the messages, and the batch
 /// writer skips the visits already stored, so nothing is counted twice. A message that is no visits message is
 /// dead-lettered at once; one whose batch the database refuses is returned, and dead-lettered on its
 /// RabbitMQ:DeliveryLimit-th delivery. When the service stops, the batch in hand gets Visits:ShutdownSeconds to be
@@ -102,32 +102,50 @@ internal sealed class VisitConsumer : BackgroundService
         queue.Connected(Part);
         connected();
 
-        var batch = new List<Delivery>();
+        using var settler = new Settler(channel);
+        var writing = new List<Task>(options.Visits.Writers);
         try
         {
             while (await deliveries.Reader.WaitToReadAsync(stoppingToken))
             {
+                var batch = new List<Delivery>();
                 var visits = 0;
                 while (visits < options.Visits.BatchSize && deliveries.Reader.TryRead(out var delivery))
                 {
                     batch.Add(delivery);
                     visits += delivery.Visits?.Count ?? 0;
                 }
-                await HandleAsync(channel, batch, writingToken);
-                batch.Clear();
+                writing.Add(HandleAsync(settler, batch, writingToken));
+                if (writing.Count == options.Visits.Writers)
+                {
+                    var done = await Task.WhenAny(writing);
+                    writing.Remove(done);
+                    await done;
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // Stopping: the messages in hand but not written go back to the queue when the channel closes.
         }
+        finally
+        {
+            // The batches in hand finish (or fail with the channel) before it closes; what they did not acknowledge is redelivered.
+            try
+            {
+                await Task.WhenAll(writing);
+            }
+            catch (Exception exception) when (exception is OperationCanceledException || !channel.IsOpen)
+            {
+            }
+        }
     }
 
-    private async Task HandleAsync(IChannel channel, List<Delivery> batch, CancellationToken ct)
+    private async Task HandleAsync(Settler settler, List<Delivery> batch, CancellationToken ct)
     {
         foreach (var poison in batch.Where(delivery => delivery.Visits is null))
         {
-            await DeadLetterAsync(channel, poison, "not a visits message", ct);
+            await DeadLetterAsync(settler, poison, "not a visits message", ct);
         }
         var messages = batch.Where(delivery => delivery.Visits is not null).ToList();
         if (messages.Count == 0)
@@ -137,7 +155,7 @@ internal sealed class VisitConsumer : BackgroundService
         using var activity = StartProcessing(messages);
         if (await writer.TryWriteAsync([.. messages.SelectMany(message => message.Visits!)], ct))
         {
-            await channel.BasicAckAsync(messages[^1].Tag, multiple: true, ct);
+            await settler.AckAsync(messages, ct);
             consumed.Add(messages.Sum(message => message.Visits!.Count));
             return;
         }
@@ -146,25 +164,64 @@ internal sealed class VisitConsumer : BackgroundService
         {
             if (await writer.TryWriteAsync(message.Visits!, ct))
             {
-                await channel.BasicAckAsync(message.Tag, multiple: false, ct);
+                await settler.AckAsync([message], ct);
                 consumed.Add(message.Visits!.Count);
             }
             else if (message.DeliveriesBefore + 1 >= queue.DeliveryLimit)
             {
-                await DeadLetterAsync(channel, message, $"refused by the database on {queue.DeliveryLimit} deliveries", ct);
+                await DeadLetterAsync(settler, message, $"refused by the database on {queue.DeliveryLimit} deliveries", ct);
             }
             else
             {
-                await channel.BasicNackAsync(message.Tag, multiple: false, requeue: true, ct);
+                await settler.RequeueAsync(message, ct);
             }
         }
     }
 
-    private async Task DeadLetterAsync(IChannel channel, Delivery delivery, string reason, CancellationToken ct)
+    private async Task DeadLetterAsync(Settler settler, Delivery delivery, string reason, CancellationToken ct)
     {
-        await channel.BasicRejectAsync(delivery.Tag, requeue: false, ct);
+        await settler.RejectAsync(delivery, ct);
         deadLettered.Add(1);
         logger.LogError("A visits message was sent to {DeadLetterQueue}: {Reason}", queue.DeadLetterName, reason);
+    }
+
+    /// <summary>
+    /// Settles deliveries on the channel for batches written side by side: one at a time on the channel, and each
+    /// message by its own tag, since acknowledging "up to this tag" would also settle another batch's messages
+    /// before that batch is written.
+    /// </summary>
+    private sealed class Settler(IChannel channel) : IDisposable
+    {
+        private readonly SemaphoreSlim gate = new(1, 1);
+
+        public void Dispose() => gate.Dispose();
+
+        public Task AckAsync(IEnumerable<Delivery> deliveries, CancellationToken ct) => SettleAsync(async () =>
+        {
+            foreach (var delivery in deliveries)
+            {
+                await channel.BasicAckAsync(delivery.Tag, multiple: false, ct);
+            }
+        }, ct);
+
+        public Task RequeueAsync(Delivery delivery, CancellationToken ct) =>
+            SettleAsync(async () => await channel.BasicNackAsync(delivery.Tag, multiple: false, requeue: true, ct), ct);
+
+        public Task RejectAsync(Delivery delivery, CancellationToken ct) =>
+            SettleAsync(async () => await channel.BasicRejectAsync(delivery.Tag, requeue: false, ct), ct);
+
+        private async Task SettleAsync(Func<Task> settle, CancellationToken ct)
+        {
+            await gate.WaitAsync(ct);
+            try
+            {
+                await settle();
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
     }
 
     /// <summary>A span for the batch, child of the first message's trace and linked to the others'.</summary>

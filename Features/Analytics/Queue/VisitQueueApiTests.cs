@@ -197,6 +197,43 @@ public sealed class VisitQueueApiTests : ApiTestBase
     }
 
     [Test]
+    public async Task A_batch_waiting_on_a_lock_holds_up_neither_the_visits_behind_it_nor_their_acknowledgement()
+    {
+        var queue = $"t-{Guid.NewGuid():N}";
+        try
+        {
+            var held = (await CreateLinkAsync(new { url = "https://example.com/queued-behind-a-lock" })).GetProperty("code").GetString()!;
+            var free = (await CreateLinkAsync(new { url = "https://example.com/queued-not-behind-a-lock" })).GetProperty("code").GetString()!;
+            async Task PublishVisitOfAsync(string code)
+            {
+                var link = await LinkAsync(code);
+                VisitEvent[] visit = [new(LinkIds.Next(DateTimeOffset.UtcNow), link.Id, link.OwnerId, code, DateTime.UtcNow, null, TestVisits.Chrome, null, 1, "test-1")];
+                await TestQueues.PublishAsync(RabbitMqConnectionString!, queue, VisitMessages.Properties(default), VisitMessages.Encode(visit));
+            }
+            await using var rollups = await HeldRollups.HoldAsync(ConnectionString, (await LinkAsync(held)).Id);
+            var port = Ports.FreeLoopbackPort();
+            var worker = StartWorker(port, queue);
+            await using (worker)
+            {
+                await PublishVisitOfAsync(held);
+                await rollups.WaitUntilAWriterWaitsAsync();
+                await PublishVisitOfAsync(free);
+                await Eventually.TrueAsync(async () => await VisitsOfUrlsLikeAsync("https://example.com/queued-not-behind-a-lock") == 1,
+                    TimeSpan.FromSeconds(10), () => string.Join('\n', worker.Output));
+                Assert.That(await VisitsOfUrlsLikeAsync("https://example.com/queued-behind-a-lock"), Is.Zero, "its batch is still waiting");
+                await worker.KillAsync();
+            }
+            // Killed while the batch waited: its message was never acknowledged, not even with the one written after it.
+            await Eventually.TrueAsync(async () => await TestQueues.CountAsync(RabbitMqConnectionString!, queue) == 1);
+            Assert.That(await VisitsOfUrlsLikeAsync("https://example.com/queued-behind-a-lock"), Is.Zero);
+        }
+        finally
+        {
+            await TestQueues.DeleteAsync(RabbitMqConnectionString!, queue);
+        }
+    }
+
+    [Test]
     public async Task A_message_delivered_twice_counts_its_visits_once()
     {
         var code = (await CreateLinkAsync(new { url = "https://example.com/twice" })).GetProperty("code").GetString()!;
@@ -244,7 +281,8 @@ public sealed class VisitQueueApiTests : ApiTestBase
             new BasicProperties { Type = VisitMessages.Type, Persistent = true }, Encoding.UTF8.GetBytes("[{\"visitId\": \"not a visit\"}]"));
         await TestQueues.PublishAsync(RabbitMqConnectionString!, QueueName,
             new BasicProperties { Type = "something.else.v1", Persistent = true }, Encoding.UTF8.GetBytes("[]"));
-        await Eventually.TrueAsync(async () => await TestQueues.CountAsync(RabbitMqConnectionString!, QueueName + ".dead") == deadBefore + 2);
+        await Eventually.TrueAsync(async () => await TestQueues.CountAsync(RabbitMqConnectionString!, QueueName + ".dead") == deadBefore + 2,
+            circumstances: Logged);
         await Eventually.TrueAsync(async () => await PrometheusText.SumAsync(Http, "shortlink_visits_dead_lettered_total") == countedBefore + 2);
         Assert.That(App.Logs.Events.Where(e => e.Level == Serilog.Events.LogEventLevel.Error).Select(e => e.RenderMessage()),
             Has.Exactly(2).Contains("not a visits message"));
@@ -268,7 +306,8 @@ public sealed class VisitQueueApiTests : ApiTestBase
                 await Eventually.TrueAsync(async () => await PrometheusText.SumAsync(refusedVisitor, "shortlink_visits_published_total") == 1);
             }
             (await Http.GetAsync($"/{code}")).Dispose();
-            await Eventually.TrueAsync(async () => await TestQueues.CountAsync(RabbitMqConnectionString!, QueueName + ".dead") == deadBefore + 1);
+            await Eventually.TrueAsync(async () => await TestQueues.CountAsync(RabbitMqConnectionString!, QueueName + ".dead") == deadBefore + 1,
+                circumstances: Logged);
         }
         finally
         {
