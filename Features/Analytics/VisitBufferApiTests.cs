@@ -89,13 +89,18 @@ public sealed class VisitBufferApiTests : ApiTestBase
     [Test]
     public async Task A_batch_waiting_on_a_lock_does_not_hold_up_the_visits_behind_it()
     {
+        await using var app = new ShortlinkApp(ConnectionString, new Dictionary<string, string?>(ServiceSettings)
+        {
+            ["Shortlink:Visits:Writers"] = "2",
+        });
+        using var visitor = app.CreateClient(new() { AllowAutoRedirect = false });
         var held = await NewCodeAsync("https://example.com/behind-a-lock");
         var free = await NewCodeAsync("https://example.com/not-behind-a-lock");
         await using (var rollups = await HeldRollups.HoldAsync(ConnectionString, (await TestVisits.LinkAsync(ConnectionString, held)).Id))
         {
-            (await Http.GetAsync($"/{held}")).Dispose();
+            (await visitor.GetAsync($"/{held}")).Dispose();
             await rollups.WaitUntilAWriterWaitsAsync();
-            (await Http.GetAsync($"/{free}")).Dispose();
+            (await visitor.GetAsync($"/{free}")).Dispose();
             await Eventually.TrueAsync(async () => await VisitsOfAsync(free) == 1, TimeSpan.FromSeconds(10));
             Assert.That(await VisitsOfAsync(held), Is.Zero, "its batch is still waiting");
         }

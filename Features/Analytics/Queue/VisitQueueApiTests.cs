@@ -67,7 +67,8 @@ public sealed class VisitQueueApiTests : ApiTestBase
         return new ShortlinkApp(ConnectionString, settings);
     }
 
-    private ServiceProcess StartWorker(int port, string queue) => ServiceProcess.Start(new Dictionary<string, string>
+    private ServiceProcess StartWorker(int port, string queue, params (string Name, string Value)[] settings) => ServiceProcess.Start(new Dictionary<string, string>(
+        settings.Select(setting => KeyValuePair.Create(setting.Name, setting.Value)))
     {
         ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
         ["Shortlink__Role"] = "Worker",
@@ -212,7 +213,7 @@ public sealed class VisitQueueApiTests : ApiTestBase
             }
             await using var rollups = await HeldRollups.HoldAsync(ConnectionString, (await LinkAsync(held)).Id);
             var port = Ports.FreeLoopbackPort();
-            var worker = StartWorker(port, queue);
+            var worker = StartWorker(port, queue, ("Shortlink__Visits__Writers", "2"));
             await using (worker)
             {
                 await PublishVisitOfAsync(held);
