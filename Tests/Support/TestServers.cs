@@ -218,31 +218,9 @@ internal sealed class DisposableRabbitMq : IAsyncDisposable
         }
     }
 
-    private async Task StackAsync(params string[] arguments)
-    {
-        var info = new ProcessStartInfo(Path.Combine(Repository.Root, "ops", "stack"))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            Environment =
-            {
-                ["SHORTLINK_STACK_DIR"] = directory,
-                ["SHORTLINK_RABBITMQ_PORT"] = port.ToString(),
-            },
-        };
-        foreach (var argument in arguments.Append("rabbitmq"))
-        {
-            info.ArgumentList.Add(argument);
-        }
-        using var stack = Process.Start(info)!;
-        var output = stack.StandardError.ReadToEndAsync();
-        await stack.WaitForExitAsync();
-        if (stack.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"ops/stack {string.Join(' ', arguments)} rabbitmq failed: {await output}");
-        }
-    }
+    private async Task StackAsync(params string[] arguments) => await LocalStack.RunOrThrowAsync(
+        new Dictionary<string, string> { ["SHORTLINK_STACK_DIR"] = directory, ["SHORTLINK_RABBITMQ_PORT"] = port.ToString() },
+        [.. arguments, "rabbitmq"]);
 
     /// <summary>
     /// A port whose neighbours ops/stack gives the node (management +10000, Prometheus +10020, distribution +20000) are
