@@ -73,6 +73,15 @@ internal sealed class ShortlinkOptions : IValidatableObject
                 $"(Maximum Pool Size={poolSize}) so that redirects always find a connection.",
                 [$"{nameof(Api)}.{nameof(ApiOptions.MaxConcurrentRequests)}"]);
         }
+        for (var i = 0; i < Database.Replicas.Count; i++)
+        {
+            if (!DatabaseOptions.IsConnectionString(Database.Replicas[i]))
+            {
+                yield return new ValidationResult(
+                    $"Database:Replicas:{i} is no MySQL connection string (e.g. Server=replica-1;User ID=shortlink;Password=...;Database=shortlink).",
+                    [$"{nameof(Database)}.{nameof(DatabaseOptions.Replicas)}"]);
+            }
+        }
         foreach (var (name, networks) in new[] { ("TrustedProxies", Network.TrustedProxies), ("MetricsNetworks", Network.MetricsNetworks) })
         {
             foreach (var network in networks.Where(network => !System.Net.IPNetwork.TryParse(network, out _)))
@@ -118,6 +127,32 @@ internal sealed class DatabaseOptions
     public string ConnectionString { get; set; } = "";
 
     public bool MigrateOnStartup { get; set; } = true;
+
+    /// <summary>
+    /// Read replicas of this database, for lists, stats and redirect misses. None by default: every read then goes to
+    /// ConnectionString, the primary, which takes every write.
+    /// </summary>
+    public List<string> Replicas { get; set; } = [];
+
+    /// <summary>How far a replica's heartbeat may trail the primary's before the replica leaves the read rotation.</summary>
+    [Range(0.1, 3600)]
+    public double MaxReplicaLagSeconds { get; set; } = 2;
+
+    /// <summary>How often the primary's heartbeat is written and each replica's read back.</summary>
+    [Range(50, 10_000)]
+    public int HeartbeatMilliseconds { get; set; } = 250;
+
+    public static bool IsConnectionString(string value)
+    {
+        try
+        {
+            return new MySqlConnectionStringBuilder(value).Server.Length > 0;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
 
     public uint? PoolSize()
     {

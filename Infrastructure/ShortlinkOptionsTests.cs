@@ -29,6 +29,10 @@ public sealed class ShortlinkOptionsTests
     [TestCase("Database:ConnectionString", "", "ConnectionString")]
     [TestCase("PublicBaseUrl", "not a url", "PublicBaseUrl")]
     [TestCase("Visits:RetentionDays", "-1", "RetentionDays")]
+    [TestCase("Database:MaxReplicaLagSeconds", "0", "MaxReplicaLagSeconds")]
+    [TestCase("Database:HeartbeatMilliseconds", "10", "HeartbeatMilliseconds")]
+    [TestCase("Database:Replicas:0", "no=such;setting=here", "Database:Replicas:0")]
+    [TestCase("Database:Replicas:0", "User ID=shortlink", "Database:Replicas:0")]
     public void A_bad_value_in_any_section_fails_naming_the_key(string key, string value, string named)
     {
         var result = Validate((key, value));

@@ -60,25 +60,58 @@ internal sealed class LinkCache(IFusionCache cache, CacheKeys keys, Databases da
             return link;
         }, options: found, token: ct);
 
-    /// <summary>Drops the codes' entries here and, through the backplane, on every other instance.</summary>
+    /// <summary>
+    /// Drops the codes' entries here and, through the backplane, on every other instance. With read replicas, once
+    /// more when a replica in rotation has had time to catch up: a miss in between may have cached the replica's copy
+    /// from before the write.
+    /// </summary>
     public async ValueTask ForgetAsync(string domain, IEnumerable<string> codes)
     {
         if (!settings.Enabled)
         {
             return;
         }
-        foreach (var code in codes)
+        List<string> forgotten = [.. codes.Select(code => keys.Link(domain, code))];
+        await RemoveAsync(forgotten);
+        if (replicaCatchUp > TimeSpan.Zero)
         {
-            await cache.RemoveAsync(keys.Link(domain, code), token: CancellationToken.None);
+            _ = Task.Run(async () =>
+            {
+                await Task.Delay(replicaCatchUp);
+                await RemoveAsync(forgotten);
+            });
+        }
+    }
+
+    /// <summary>A replica in rotation trails by at most MaxReplicaLagSeconds, and one further behind leaves within a heartbeat.</summary>
+    private readonly TimeSpan replicaCatchUp = options.Value.Database.Replicas.Count == 0 ? TimeSpan.Zero
+        : TimeSpan.FromSeconds(options.Value.Database.MaxReplicaLagSeconds) + 2 * TimeSpan.FromMilliseconds(options.Value.Database.HeartbeatMilliseconds);
+
+    private async Task RemoveAsync(List<string> forgotten)
+    {
+        foreach (var key in forgotten)
+        {
+            await cache.RemoveAsync(key, token: CancellationToken.None);
         }
     }
 
     public ValueTask ForgetAsync(string domain, string code) => ForgetAsync(domain, [code]);
 
+    /// <summary>
+    /// From a replica in rotation when there is one; a code it does not know is asked of the primary before it is taken
+    /// as missing, so that a link redirects the moment its create call has returned, however far the replica trails.
+    /// </summary>
     private async Task<LinkRow?> LoadAsync(string domain, string code, CancellationToken ct)
     {
-        await using var connection = await databases.OpenForCodeAsync(code, ct);
-        return await LinkSql.FindAsync(connection, domain, code, ct);
+        await using (var replica = await databases.OpenReplicaAsync(ct))
+        {
+            if (replica is not null && await LinkSql.FindAsync(replica, domain, code, ct) is { } row)
+            {
+                return row;
+            }
+        }
+        await using var primary = await databases.OpenForCodeAsync(code, ct);
+        return await LinkSql.FindAsync(primary, domain, code, ct);
     }
 
 }

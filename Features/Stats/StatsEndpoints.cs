@@ -3,6 +3,7 @@ using FluentValidation;
 using MySqlConnector;
 using Shortlink.Features.Links;
 using Shortlink.Infrastructure;
+using Shortlink.Infrastructure.Data;
 using Shortlink.Infrastructure.Security;
 using Shortlink.Infrastructure.Web;
 
@@ -126,6 +127,39 @@ internal static class StatsSql
         UNION ALL
         {query("visit_rollups", "(r.hour >= @From AND r.hour < @DaysFrom OR r.hour >= @DaysTo AND r.hour < @To)")}
         """;
+
+    /// <summary>
+    /// A connection to read a link's stats from, with the link behind the code if the caller may see it: a replica in
+    /// rotation when it has the link, else the primary (a link younger than the replica's lag is not there yet). Null,
+    /// with nothing left open, when neither has it.
+    /// </summary>
+    public static async Task<(MySqlConnection Connection, LinkRow Link)?> OpenWithVisibleLinkAsync(Databases databases, string code, ClaimsPrincipal user,
+        ShortDomain domain, CancellationToken ct)
+    {
+        if (await databases.OpenReplicaAsync(ct) is { } replica && await FoundOnAsync(replica) is { } onReplica)
+        {
+            return onReplica;
+        }
+        return await FoundOnAsync(await databases.OpenForCodeAsync(code, ct));
+
+        async Task<(MySqlConnection, LinkRow)?> FoundOnAsync(MySqlConnection connection)
+        {
+            try
+            {
+                if (await FindVisibleLinkAsync(connection, code, user, domain, ct) is { } link)
+                {
+                    return (connection, link);
+                }
+            }
+            catch
+            {
+                await connection.DisposeAsync();
+                throw;
+            }
+            await connection.DisposeAsync();
+            return null;
+        }
+    }
 
     /// <summary>The link behind a code if the caller may see it, as GET /api/v1/links/{code} finds it: another owner's is absent.</summary>
     public static async Task<LinkRow?> FindVisibleLinkAsync(MySqlConnection connection, string code, ClaimsPrincipal user, ShortDomain domain,

@@ -16,6 +16,8 @@ internal static class DataServiceCollectionExtensions
                     provider.GetRequiredService<IOptions<ShortlinkOptions>>().Value.Database.ConnectionString))
                 .UseLoggerFactory(provider.GetRequiredService<ILoggerFactory>())
                 .Build());
+        services.AddSingleton<ReplicaSet>();
+        services.AddHostedService<ReplicaMonitor>();
         services.AddSingleton<Databases>();
         services.AddSingleton<Migrator>();
         services.AddHostedService<MigrateOnStartup>();

@@ -4,15 +4,44 @@ using Shortlink.Infrastructure.Telemetry;
 namespace Shortlink.Infrastructure.Data;
 
 /// <summary>
-/// Hands out open connections by what they are for. One MySQL serves everything today; every
-/// per-link call names its code so that routing by shard and role later changes no slice. Callers
-/// hold a connection for one unit of work and give it back before doing anything else.
+/// Hands out open connections by what they are for. Writes, and reads that must see them (a link read back by its
+/// code), go to the primary; lists, stats and the redirect's lookups may come from a read replica in rotation, which
+/// trails the primary by at most Database:MaxReplicaLagSeconds, and from the primary when none is. Every per-link call
+/// names its code so that routing by shard later changes no slice. Callers hold a connection for one unit of work and
+/// give it back before doing anything else.
 /// </summary>
-internal sealed class Databases(MySqlDataSource dataSource, Outages outages)
+internal sealed class Databases(MySqlDataSource dataSource, ReplicaSet replicas, Outages outages)
 {
+    /// <summary>The primary, for a link's writes and for reads that must see them.</summary>
     public ValueTask<MySqlConnection> OpenForCodeAsync(string code, CancellationToken ct) => OpenAsync(ct);
 
-    public ValueTask<MySqlConnection> OpenForListingAsync(CancellationToken ct) => OpenAsync(ct);
+    /// <summary>A link's stats and visits: a replica in rotation, else the primary.</summary>
+    public async ValueTask<MySqlConnection> OpenForCodeStatsAsync(string code, CancellationToken ct) =>
+        await OpenReplicaAsync(ct) ?? await OpenAsync(ct);
+
+    /// <summary>Lists across links: a replica in rotation, else the primary.</summary>
+    public async ValueTask<MySqlConnection> OpenForListingAsync(CancellationToken ct) => await OpenReplicaAsync(ct) ?? await OpenAsync(ct);
+
+    /// <summary>
+    /// A replica in rotation for a read that may trail the primary, or null when none is (or none answers: it leaves
+    /// the rotation at once, and the next is tried). The caller then reads from the primary.
+    /// </summary>
+    public async ValueTask<MySqlConnection?> OpenReplicaAsync(CancellationToken ct)
+    {
+        foreach (var replica in replicas.InRotation())
+        {
+            try
+            {
+                return await replica.DataSource.OpenConnectionAsync(ct);
+            }
+            catch (Exception exception) when (DatabaseFailures.IsUnavailable(exception) && !ct.IsCancellationRequested)
+            {
+                // The monitor logs it and takes it back once it answers and has caught up.
+                replica.Measured(null, inRotationNow: false);
+            }
+        }
+        return null;
+    }
 
     /// <summary>Housekeeping that writes across a shard's rows (deleting expired visits): its primary.</summary>
     public ValueTask<MySqlConnection> OpenForMaintenanceAsync(CancellationToken ct) => OpenAsync(ct);

@@ -43,10 +43,16 @@ public abstract class ApiTestBase
     /// <summary>The connection string the service gets, e.g. with a smaller pool; the test's own stays as it is.</summary>
     protected virtual string ServiceConnectionString(string connectionString) => connectionString;
 
+    /// <summary>The server whose fresh database the fixture's service runs on: the suite's shared one unless it says otherwise.</summary>
+    private protected virtual Task<DatabaseServer> DatabaseServerAsync() => TestServers.DatabaseAsync();
+
+    /// <summary>Stops servers of the fixture's own, once its service has stopped and its database is gone.</summary>
+    private protected virtual ValueTask StopServersAsync() => ValueTask.CompletedTask;
+
     [OneTimeSetUp]
     public async Task StartServiceAsync()
     {
-        server = await TestServers.DatabaseAsync();
+        server = await DatabaseServerAsync();
         // With the settings the service's SQL relies on (binary GUIDs, UTC), so tests read rows as it does.
         ConnectionString = DataServiceCollectionExtensions.WithRequiredSettings(await server.CreateDatabaseAsync());
         ServiceSettings = new Dictionary<string, string?>(Settings);
@@ -98,6 +104,7 @@ public abstract class ApiTestBase
         {
             await TestQueues.DeleteAsync(RabbitMqConnectionString, ServiceSettings["Shortlink:RabbitMq:VisitsQueue"]!);
         }
+        await StopServersAsync();
     }
 
     protected async Task<T> QueryScalarAsync<T>(string sql, object? parameters = null)

@@ -35,6 +35,22 @@ internal static class Ports
             ? low
             : 32_768;
 
+    /// <summary>
+    /// Consecutive loopback ports free at this moment, below the kernel's ephemeral range, where no outgoing connection of
+    /// the suite's takes one: for servers a test stops and starts again on the same ports.
+    /// </summary>
+    public static int FreeConsecutive(int count)
+    {
+        while (true)
+        {
+            var first = Random.Shared.Next(10_000, EphemeralLow - count);
+            if (Enumerable.Range(first, count).All(IsFree))
+            {
+                return first;
+            }
+        }
+    }
+
     /// <summary>True when a server could bind the loopback port now: nothing listens on it and no connection holds it.</summary>
     public static bool IsFree(int port)
     {

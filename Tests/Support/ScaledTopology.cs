@@ -24,6 +24,12 @@ internal abstract class ScaledTopology : IAsyncDisposable
 
     public abstract string Replica(int shard);
 
+    /// <summary>Stops shard's replica as a crash or maintenance would; its primary goes on.</summary>
+    public abstract Task StopReplicaAsync(int shard);
+
+    /// <summary>Starts it again on the same port and data; it follows its primary from where it stopped.</summary>
+    public abstract Task StartReplicaAsync(int shard);
+
     public abstract ValueTask DisposeAsync();
 
     protected static string ConnectionString(string host, int port) =>
@@ -34,7 +40,7 @@ internal abstract class ScaledTopology : IAsyncDisposable
 internal sealed class StackTopology : ScaledTopology
 {
     private readonly string directory = Path.Combine(Path.GetTempPath(), $"shortlink-scaled-{Guid.NewGuid():N}");
-    private readonly int firstPort = FreeConsecutivePorts(2 * Shards);
+    private readonly int firstPort = Ports.FreeConsecutive(2 * Shards);
 
     private Dictionary<string, string> Environment => new()
     {
@@ -59,18 +65,28 @@ internal sealed class StackTopology : ScaledTopology
 
     public override async ValueTask DisposeAsync() => await LocalStack.RunAsync(Environment, "down", "--purge", "scaled");
 
-    /// <summary>Consecutive free ports below the kernel's ephemeral range, where no outgoing connection of the suite's takes one.</summary>
-    private static int FreeConsecutivePorts(int count)
+    public override async Task StopReplicaAsync(int shard)
     {
-        while (true)
+        await using (var connection = new MySqlConnection(Replica(shard)))
         {
-            var first = Random.Shared.Next(10_000, Ports.EphemeralLow - count);
-            if (Enumerable.Range(first, count).All(Ports.IsFree))
+            await connection.OpenAsync();
+            await using var shutdown = new MySqlCommand("SHUTDOWN", connection);
+            try
             {
-                return first;
+                await shutdown.ExecuteNonQueryAsync();
+            }
+            // The server may close this connection among the others before it answers (1927: MariaDB's ER_CONNECTION_KILLED).
+            catch (Exception exception) when (exception is MySqlException { Number: 1927 } or MySqlException { ErrorCode: MySqlErrorCode.ServerShutdown }
+                                                  or MySqlEndOfStreamException)
+            {
             }
         }
+        var port = firstPort + 2 * (shard - 1) + 1;
+        await Eventually.TrueAsync(() => Task.FromResult(!Ports.IsListening(port)), TimeSpan.FromSeconds(30));
     }
+
+    /// <summary>ops/stack starts what is stopped and leaves the rest.</summary>
+    public override async Task StartReplicaAsync(int shard) => await UpAsync();
 }
 
 /// <summary>The scaled topology as containers: each primary first, then its replica, which follows it by its network alias.</summary>
@@ -89,6 +105,9 @@ internal sealed class ContainerTopology : ScaledTopology
 
     private readonly INetwork network;
     private readonly List<IContainer> servers = [];
+
+    /// <summary>Fixed host ports, so that a replica stopped and started again is where the service's configuration says.</summary>
+    private readonly int firstPort = Ports.FreeConsecutive(2 * Shards);
 
     private ContainerTopology(INetwork network) => this.network = network;
 
@@ -125,7 +144,7 @@ internal sealed class ContainerTopology : ScaledTopology
             .WithEnvironment("MARIADB_REPLICATION_PASSWORD", "replicator")
             .WithResourceMapping(ApplicationUser, "/docker-entrypoint-initdb.d/application-user.sql")
             .WithCommand([.. arguments, "--gtid-strict-mode=ON", "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci"])
-            .WithPortBinding(3306, true)
+            .WithPortBinding(firstPort + servers.Count, 3306)
             .WithWaitStrategy(Wait.ForUnixContainer().UntilCommandIsCompleted("healthcheck.sh", "--connect"));
         foreach (var (variable, value) in environment)
         {
@@ -140,7 +159,11 @@ internal sealed class ContainerTopology : ScaledTopology
 
     public override string Replica(int shard) => Server(2 * (shard - 1) + 1);
 
-    private string Server(int index) => ConnectionString(servers[index].Hostname, servers[index].GetMappedPublicPort(3306));
+    public override Task StopReplicaAsync(int shard) => servers[2 * (shard - 1) + 1].StopAsync();
+
+    public override Task StartReplicaAsync(int shard) => servers[2 * (shard - 1) + 1].StartAsync();
+
+    private string Server(int index) => ConnectionString(servers[index].Hostname, firstPort + index);
 
     public override async ValueTask DisposeAsync()
     {

@@ -84,11 +84,11 @@ internal static class GetLinkStats
         {
             return TypedResults.ValidationProblem(errors.ByParameter);
         }
-        await using var connection = await databases.OpenForCodeAsync(code, ct);
-        if (await StatsSql.FindVisibleLinkAsync(connection, code, user, domain, ct) is not { } link)
+        if (await StatsSql.OpenWithVisibleLinkAsync(databases, code, user, domain, ct) is not (var connection, var link))
         {
             return LinkProblems.NotFound(code);
         }
+        await using var _ = connection;
         var includeBots = query.IncludeBots ?? false;
         // A series by day reads whole UTC days from their daily sums and, inside them, only the hours that belong to another
         // of the zone's days (SplitHours): a year in Berlin is 365 days and 730 hours, not 8,760 hours. The rows are

@@ -122,11 +122,11 @@ internal static class ListLinkVisits
                 [query.Cursor is null ? "limit" : "cursor"] = ["A CSV export holds every visit from from to to; limit and cursor page through JSON."],
             });
         }
-        await using var connection = await databases.OpenForCodeAsync(code, ct);
-        if (await StatsSql.FindVisibleLinkAsync(connection, code, http.User, domain, ct) is not { } link)
+        if (await StatsSql.OpenWithVisibleLinkAsync(databases, code, http.User, domain, ct) is not (var connection, var link))
         {
             return LinkProblems.NotFound(code);
         }
+        await using var _ = connection;
         var filters = new Filters(link.Id, from, to);
         if (csv)
         {
@@ -197,7 +197,7 @@ internal static class ListLinkVisits
     private static async Task ExportAsync(Stream body, Databases databases, string code, Filters filters, CancellationToken ct)
     {
         var sql = $"SELECT {CsvColumns} FROM visits {filters.Where} ORDER BY occurred_at DESC, id DESC";
-        await using var connection = await databases.OpenForCodeAsync(code, ct);
+        await using var connection = await databases.OpenForCodeStatsAsync(code, ct);
         await using var rows = await connection.ExecuteReaderAsync(new CommandDefinition(sql, new
         {
             filters.LinkId,

@@ -1,0 +1,183 @@
+using System.Diagnostics.Metrics;
+using Dapper;
+using Microsoft.Extensions.Options;
+using MySqlConnector;
+using Shortlink.Infrastructure.Telemetry;
+
+namespace Shortlink.Infrastructure.Data;
+
+/// <summary>
+/// The read replicas (Database:Replicas) and which of them are in the read rotation, round robin. A replica is in
+/// while its copy of the primary's heartbeat trails the primary's own by at most Database:MaxReplicaLagSeconds, as
+/// <see cref="ReplicaMonitor"/> measures every heartbeat; it starts out of rotation until its first measurement. The
+/// replication threads' own figure is not used: Seconds_Behind_Master reads 0 while the SQL thread is stopped.
+/// </summary>
+internal sealed class ReplicaSet : IAsyncDisposable
+{
+    private readonly Replica[] replicas;
+    private int next = -1;
+
+    public ReplicaSet(IOptions<ShortlinkOptions> options, ILoggerFactory loggers, IMeterFactory meters)
+    {
+        replicas = [.. options.Value.Database.Replicas.Select((connectionString, index) => new Replica(index,
+            new MySqlDataSourceBuilder(DataServiceCollectionExtensions.WithRequiredSettings(connectionString))
+                .UseLoggerFactory(loggers)
+                .Build()))];
+        var meter = meters.Create(ShortlinkMetrics.MeterName);
+        meter.CreateObservableGauge("shortlink.database.replica.in_rotation",
+            () => replicas.Select(replica => new Measurement<int>(replica.InRotation ? 1 : 0, replica.Tag)), "{replica}",
+            "Whether the replica serves reads (1) or has left the rotation (0)");
+        meter.CreateObservableGauge("shortlink.database.replica.lag",
+            () => replicas.Where(replica => replica.LagSeconds is not null).Select(replica => new Measurement<double>(replica.LagSeconds!.Value, replica.Tag)),
+            "s", "How far the replica's copy of the primary's heartbeat trails the primary's, at the last measurement");
+    }
+
+    public IReadOnlyList<Replica> All => replicas;
+
+    /// <summary>The replicas in rotation, each once, starting with the next one round robin.</summary>
+    public IEnumerable<Replica> InRotation()
+    {
+        if (replicas.Length == 0)
+        {
+            yield break;
+        }
+        var start = (int)((uint)Interlocked.Increment(ref next) % (uint)replicas.Length);
+        for (var i = 0; i < replicas.Length; i++)
+        {
+            var replica = replicas[(start + i) % replicas.Length];
+            if (replica.InRotation)
+            {
+                yield return replica;
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var replica in replicas)
+        {
+            await replica.DataSource.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>One read replica: its connections, and whether it serves reads.</summary>
+internal sealed class Replica(int index, MySqlDataSource dataSource)
+{
+    private volatile bool inRotation;
+
+    public MySqlDataSource DataSource => dataSource;
+
+    /// <summary>Its position in Database:Replicas, which names it in logs and metrics (never its connection string).</summary>
+    public int Index => index;
+
+    public KeyValuePair<string, object?> Tag { get; } = new("replica", index.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    public bool InRotation => inRotation;
+
+    public double? LagSeconds { get; private set; }
+
+    /// <returns>Whether it was in rotation before.</returns>
+    public bool Measured(double? lagSeconds, bool inRotationNow)
+    {
+        LagSeconds = lagSeconds;
+        var was = inRotation;
+        inRotation = inRotationNow;
+        return was;
+    }
+}
+
+/// <summary>
+/// Every Database:HeartbeatMilliseconds: writes the heartbeat on the primary (every instance does; the row holds the
+/// latest), reads it back on the primary and on each replica, and puts each replica in or out of the read rotation by
+/// how far its copy trails. Both times are the primary's clock, so no two machines' clocks are compared. A replica that
+/// does not answer within the interval leaves the rotation; one that catches up comes back by itself. Changes are
+/// logged once each. With no replicas configured it does nothing.
+/// </summary>
+internal sealed class ReplicaMonitor(MySqlDataSource primary, ReplicaSet replicas, IOptions<ShortlinkOptions> options,
+    ILogger<ReplicaMonitor> logger) : BackgroundService
+{
+    private readonly DatabaseOptions settings = options.Value.Database;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (replicas.All.Count == 0)
+        {
+            return;
+        }
+        var interval = TimeSpan.FromMilliseconds(settings.HeartbeatMilliseconds);
+        using var timer = new PeriodicTimer(interval);
+        try
+        {
+            do
+            {
+                var beat = await BeatAsync(stoppingToken);
+                await Task.WhenAll(replicas.All.Select(replica => MeasureAsync(replica, beat, interval, stoppingToken)));
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <returns>The primary's latest heartbeat, or null while the primary does not answer (the replicas then stay as they are).</returns>
+    private async Task<DateTime?> BeatAsync(CancellationToken ct)
+    {
+        try
+        {
+            await using var connection = await primary.OpenConnectionAsync(ct);
+            return await connection.QuerySingleAsync<DateTime>(new CommandDefinition("""
+                INSERT INTO replication_heartbeat (id, beat) VALUES (1, UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE beat = VALUES(beat);
+                SELECT beat FROM replication_heartbeat WHERE id = 1;
+                """, cancellationToken: ct));
+        }
+        catch (Exception exception) when (DatabaseFailures.IsUnavailable(exception) || exception is MySqlException { ErrorCode: MySqlErrorCode.NoSuchTable })
+        {
+            // The primary's outage is logged where requests meet it; a table not migrated yet has no heartbeat to give.
+            return null;
+        }
+    }
+
+    private async Task MeasureAsync(Replica replica, DateTime? beat, TimeSpan interval, CancellationToken ct)
+    {
+        if (beat is null)
+        {
+            return;
+        }
+        double? lag = null;
+        string? failure = null;
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(interval);
+            await using var connection = await replica.DataSource.OpenConnectionAsync(timeout.Token);
+            var copy = await connection.QuerySingleOrDefaultAsync<DateTime?>(new CommandDefinition(
+                "SELECT beat FROM replication_heartbeat WHERE id = 1", cancellationToken: timeout.Token));
+            lag = copy is null ? null : Math.Max(0, (beat.Value - copy.Value).TotalSeconds);
+            failure = copy is null ? "no heartbeat replicated yet" : null;
+        }
+        catch (Exception exception) when (!ct.IsCancellationRequested && (exception is OperationCanceledException || DatabaseFailures.IsUnavailable(exception)
+                                                                           || exception is MySqlException { ErrorCode: MySqlErrorCode.NoSuchTable }))
+        {
+            failure = exception is OperationCanceledException ? $"no answer within {interval.TotalMilliseconds:0} ms" : exception.Message;
+        }
+        var inRotation = lag is { } seconds && seconds <= settings.MaxReplicaLagSeconds;
+        var was = replica.Measured(lag, inRotation);
+        if (failure is not null && lag is null)
+        {
+            // Its pooled connections died with it, and would each fail a read once it is back.
+            await using var pooled = replica.DataSource.CreateConnection();
+            await MySqlConnection.ClearPoolAsync(pooled, ct);
+        }
+        if (was && !inRotation)
+        {
+            logger.LogWarning("Replica {Replica} left the read rotation ({Reason}); its reads go to the others or to the primary", replica.Index,
+                failure ?? $"{lag:0.000} s behind the primary, more than {settings.MaxReplicaLagSeconds} s");
+        }
+        else if (!was && inRotation)
+        {
+            logger.LogInformation("Replica {Replica} is in the read rotation ({Lag:0.000} s behind the primary)", replica.Index, lag);
+        }
+    }
+}
