@@ -73,6 +73,12 @@ internal sealed class ShortlinkOptions : IValidatableObject
                 $"(Maximum Pool Size={poolSize}) so that redirects always find a connection.",
                 [$"{nameof(Api)}.{nameof(ApiOptions.MaxConcurrentRequests)}"]);
         }
+        if (Database.ControlConnectionString.Length > 0 && !DatabaseOptions.IsConnectionString(Database.ControlConnectionString))
+        {
+            yield return new ValidationResult(
+                "Database:ControlConnectionString is no MySQL connection string (e.g. Server=control;User ID=shortlink;Password=...;Database=shortlink_control).",
+                [$"{nameof(Database)}.{nameof(DatabaseOptions.ControlConnectionString)}"]);
+        }
         for (var i = 0; i < Database.Replicas.Count; i++)
         {
             if (!DatabaseOptions.IsConnectionString(Database.Replicas[i]))
@@ -127,6 +133,12 @@ internal sealed class DatabaseOptions
     public string ConnectionString { get; set; } = "";
 
     public bool MigrateOnStartup { get; set; } = true;
+
+    /// <summary>
+    /// The control database: API keys and owners, the domain blocklist, idempotency records, visitor salts and the
+    /// shared key ring, which belong to no link. Empty: ConnectionString's database holds them too.
+    /// </summary>
+    public string ControlConnectionString { get; set; } = "";
 
     /// <summary>
     /// Read replicas of this database, for lists, stats and redirect misses. None by default: every read then goes to

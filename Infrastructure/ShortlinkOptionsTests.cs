@@ -33,6 +33,7 @@ public sealed class ShortlinkOptionsTests
     [TestCase("Database:HeartbeatMilliseconds", "10", "HeartbeatMilliseconds")]
     [TestCase("Database:Replicas:0", "no=such;setting=here", "Database:Replicas:0")]
     [TestCase("Database:Replicas:0", "User ID=shortlink", "Database:Replicas:0")]
+    [TestCase("Database:ControlConnectionString", "no=such;setting=here", "ControlConnectionString")]
     public void A_bad_value_in_any_section_fails_naming_the_key(string key, string value, string named)
     {
         var result = Validate((key, value));

@@ -11,11 +11,11 @@ internal static class DataServiceCollectionExtensions
     public static IServiceCollection AddData(this IServiceCollection services)
     {
         DefaultTypeMap.MatchNamesWithUnderscores = true;
+        services.AddSingleton(provider => DataSource(provider, provider.GetRequiredService<IOptions<ShortlinkOptions>>().Value.Database.ConnectionString));
         services.AddSingleton(provider =>
-            new MySqlDataSourceBuilder(WithRequiredSettings(
-                    provider.GetRequiredService<IOptions<ShortlinkOptions>>().Value.Database.ConnectionString))
-                .UseLoggerFactory(provider.GetRequiredService<ILoggerFactory>())
-                .Build());
+            provider.GetRequiredService<IOptions<ShortlinkOptions>>().Value.Database.ControlConnectionString is { Length: > 0 } control
+                ? new ControlDatabase(DataSource(provider, control))
+                : new ControlDatabase(provider.GetRequiredService<MySqlDataSource>()));
         services.AddSingleton<ReplicaSet>();
         services.AddHostedService<ReplicaMonitor>();
         services.AddSingleton<Databases>();
@@ -25,6 +25,11 @@ internal static class DataServiceCollectionExtensions
             .AddCheck<DatabaseReadyCheck>("database", tags: ["ready"]);
         return services;
     }
+
+    private static MySqlDataSource DataSource(IServiceProvider provider, string connectionString) =>
+        new MySqlDataSourceBuilder(WithRequiredSettings(connectionString))
+            .UseLoggerFactory(provider.GetRequiredService<ILoggerFactory>())
+            .Build();
 
     /// <summary>
     /// Settings the SQL relies on, whatever the operator's connection string says. Pooled sessions are not reset
@@ -42,6 +47,12 @@ internal static class DataServiceCollectionExtensions
             ConnectionReset = false,
         }.ConnectionString;
 }
+
+/// <summary>
+/// The control database's connections (Database:ControlConnectionString): the primary's own data source when none is
+/// configured, so that one server needs no second pool.
+/// </summary>
+internal sealed record ControlDatabase(MySqlDataSource DataSource);
 
 internal sealed class MigrateOnStartup(Migrator migrator, IOptions<ShortlinkOptions> options) : IHostedService
 {

@@ -10,7 +10,7 @@ namespace Shortlink.Infrastructure.Data;
 /// names its code so that routing by shard later changes no slice. Callers hold a connection for one unit of work and
 /// give it back before doing anything else.
 /// </summary>
-internal sealed class Databases(MySqlDataSource dataSource, ReplicaSet replicas, Outages outages)
+internal sealed class Databases(MySqlDataSource dataSource, ControlDatabase control, ReplicaSet replicas, Outages outages)
 {
     /// <summary>The primary, for a link's writes and for reads that must see them.</summary>
     public ValueTask<MySqlConnection> OpenForCodeAsync(string code, CancellationToken ct) => OpenAsync(ct);
@@ -46,12 +46,14 @@ internal sealed class Databases(MySqlDataSource dataSource, ReplicaSet replicas,
     /// <summary>Housekeeping that writes across a shard's rows (deleting expired visits): its primary.</summary>
     public ValueTask<MySqlConnection> OpenForMaintenanceAsync(CancellationToken ct) => OpenAsync(ct);
 
-    /// <summary>Small global tables (idempotency records) that belong to no shard.</summary>
-    public ValueTask<MySqlConnection> OpenControlAsync(CancellationToken ct) => OpenAsync(ct);
+    /// <summary>The control database's tables, which belong to no link: keys and owners, the blocklist, idempotency records, salts.</summary>
+    public ValueTask<MySqlConnection> OpenControlAsync(CancellationToken ct) => OpenAsync(control.DataSource, ct);
 
-    private async ValueTask<MySqlConnection> OpenAsync(CancellationToken ct)
+    private ValueTask<MySqlConnection> OpenAsync(CancellationToken ct) => OpenAsync(dataSource, ct);
+
+    private async ValueTask<MySqlConnection> OpenAsync(MySqlDataSource source, CancellationToken ct)
     {
-        var connection = await dataSource.OpenConnectionAsync(ct);
+        var connection = await source.OpenConnectionAsync(ct);
         outages.Database.Succeeded();
         return connection;
     }

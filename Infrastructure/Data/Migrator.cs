@@ -5,8 +5,12 @@ using MySqlConnector;
 
 namespace Shortlink.Infrastructure.Data;
 
-/// <summary>Applies the versioned SQL files embedded from Infrastructure/Data/Migrations with Evolve.</summary>
-internal sealed class Migrator(MySqlDataSource dataSource, ILogger<Migrator> logger)
+/// <summary>
+/// Applies the versioned SQL files embedded from Infrastructure/Data/Migrations with Evolve, to the primary and, when it
+/// is another database, to the control database. Each gets the whole schema and uses its part of it: one migration
+/// history for every database, and a database can take either role.
+/// </summary>
+internal sealed class Migrator(MySqlDataSource primary, ControlDatabase control, ILogger<Migrator> logger)
 {
     private const string ResourcePrefix = "Migrations.";
     private const string ChangelogTable = "schema_changelog";
@@ -17,7 +21,18 @@ internal sealed class Migrator(MySqlDataSource dataSource, ILogger<Migrator> log
         .Select(name => name[(ResourcePrefix.Length + 1)..name.IndexOf("__", StringComparison.Ordinal)].Replace('_', '.'))
         .ToArray();
 
+    private IEnumerable<MySqlDataSource> DataSources =>
+        ReferenceEquals(control.DataSource, primary) ? [primary] : [primary, control.DataSource];
+
     public async Task MigrateAsync(CancellationToken ct)
+    {
+        foreach (var dataSource in DataSources)
+        {
+            await MigrateAsync(dataSource, ct);
+        }
+    }
+
+    private async Task MigrateAsync(MySqlDataSource dataSource, CancellationToken ct)
     {
         // On a connection outside the pool: pooled sessions are not reset between uses (see WithRequiredSettings),
         // and whatever Evolve leaves in its session (its lock, settings) must not reach a request.
@@ -33,14 +48,27 @@ internal sealed class Migrator(MySqlDataSource dataSource, ILogger<Migrator> log
             EnableClusterMode = true,
         };
         evolve.Migrate();
-        logger.LogInformation("Database migrated: {AppliedCount} migration(s) applied now", evolve.NbMigration);
+        logger.LogInformation("Database {Database} migrated: {AppliedCount} migration(s) applied now", connection.Database, evolve.NbMigration);
     }
 
     /// <summary>
-    /// The embedded versions the database has not applied successfully. Compared by version, not by count:
-    /// the changelog also holds Evolve's own marker rows, which are no migration.
+    /// The embedded versions a database has not applied successfully, each with the database's name when there are two.
+    /// Compared by version, not by count: the changelog also holds Evolve's own marker rows, which are no migration.
     /// </summary>
     public async Task<IReadOnlyList<string>> PendingMigrationsAsync(CancellationToken ct)
+    {
+        var sources = DataSources.ToList();
+        List<string> pending = [];
+        foreach (var dataSource in sources)
+        {
+            var missing = await PendingMigrationsAsync(dataSource, ct);
+            pending.AddRange(sources.Count == 1 ? missing
+                : missing.Select(version => $"{new MySqlConnectionStringBuilder(dataSource.ConnectionString).Database} {version}"));
+        }
+        return pending;
+    }
+
+    private static async Task<IReadOnlyList<string>> PendingMigrationsAsync(MySqlDataSource dataSource, CancellationToken ct)
     {
         const string hasChangelog = $"""
             SELECT COUNT(*) FROM information_schema.tables

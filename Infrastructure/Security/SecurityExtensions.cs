@@ -26,7 +26,7 @@ internal static class SecurityExtensions
         services.AddHostedService(provider => provider.GetRequiredService<BootstrapAdminKey>());
         services.AddDataProtection().SetApplicationName("shortlink");
         services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(provider => new ConfigureOptions<KeyManagementOptions>(options =>
-            options.XmlRepository = new DatabaseKeyRing(provider.GetRequiredService<MySqlDataSource>(), provider.GetRequiredService<TimeProvider>())));
+            options.XmlRepository = new DatabaseKeyRing(provider.GetRequiredService<ControlDatabase>().DataSource, provider.GetRequiredService<TimeProvider>())));
         // The password form's token: a cookie the browser sends back only to this site, and a field in the form.
         services.AddAntiforgery(options =>
         {
