@@ -103,12 +103,9 @@ internal sealed class LinkCache(IFusionCache cache, CacheKeys keys, Databases da
     /// </summary>
     private async Task<LinkRow?> LoadAsync(string domain, string code, CancellationToken ct)
     {
-        await using (var replica = await databases.OpenReplicaAsync(ct))
+        if (await databases.ReadFromReplicaAsync(replica => LinkSql.FindAsync(replica, domain, code, ct), ct) is { } row)
         {
-            if (replica is not null && await LinkSql.FindAsync(replica, domain, code, ct) is { } row)
-            {
-                return row;
-            }
+            return row;
         }
         await using var primary = await databases.OpenForCodeAsync(code, ct);
         return await LinkSql.FindAsync(primary, domain, code, ct);

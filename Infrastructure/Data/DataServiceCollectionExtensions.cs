@@ -11,24 +11,27 @@ internal static class DataServiceCollectionExtensions
     public static IServiceCollection AddData(this IServiceCollection services)
     {
         DefaultTypeMap.MatchNamesWithUnderscores = true;
-        services.AddSingleton(provider => DataSource(provider, provider.GetRequiredService<IOptions<ShortlinkOptions>>().Value.Database.ConnectionString));
+        services.AddSingleton(provider => DataSource(provider.GetRequiredService<IOptions<ShortlinkOptions>>().Value.Database.ConnectionString,
+            provider.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton(provider =>
             provider.GetRequiredService<IOptions<ShortlinkOptions>>().Value.Database.ControlConnectionString is { Length: > 0 } control
-                ? new ControlDatabase(DataSource(provider, control))
+                ? new ControlDatabase(DataSource(control, provider.GetRequiredService<ILoggerFactory>()))
                 : new ControlDatabase(provider.GetRequiredService<MySqlDataSource>()));
         services.AddSingleton<ReplicaSet>();
-        services.AddHostedService<ReplicaMonitor>();
         services.AddSingleton<Databases>();
         services.AddSingleton<Migrator>();
         services.AddHostedService<MigrateOnStartup>();
+        // After the migration, which hosted services' sequential start finishes first: the heartbeat table is there.
+        services.AddHostedService<ReplicaMonitor>();
         services.AddHealthChecks()
             .AddCheck<DatabaseReadyCheck>("database", tags: ["ready"]);
         return services;
     }
 
-    private static MySqlDataSource DataSource(IServiceProvider provider, string connectionString) =>
+    /// <summary>Connections to one database (the primary, the control database, a replica) with the settings the SQL relies on.</summary>
+    internal static MySqlDataSource DataSource(string connectionString, ILoggerFactory loggers) =>
         new MySqlDataSourceBuilder(WithRequiredSettings(connectionString))
-            .UseLoggerFactory(provider.GetRequiredService<ILoggerFactory>())
+            .UseLoggerFactory(loggers)
             .Build();
 
     /// <summary>

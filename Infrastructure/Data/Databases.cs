@@ -26,13 +26,28 @@ internal sealed class Databases(MySqlDataSource dataSource, ControlDatabase cont
     /// A replica in rotation for a read that may trail the primary, or null when none is (or none answers: it leaves
     /// the rotation at once, and the next is tried). The caller then reads from the primary.
     /// </summary>
-    public async ValueTask<MySqlConnection?> OpenReplicaAsync(CancellationToken ct)
+    public Task<MySqlConnection?> OpenReplicaAsync(CancellationToken ct) =>
+        FromReplicaAsync<MySqlConnection>(async replica => await replica.DataSource.OpenConnectionAsync(ct), ct);
+
+    /// <summary>
+    /// A read on a replica in rotation, from opening to its result: a replica that fails it (one that went away since
+    /// the last heartbeat, its pooled connections dead) leaves the rotation at once, and the next is tried. Null when
+    /// no replica answers or the read finds nothing; the caller then asks the primary.
+    /// </summary>
+    public Task<T?> ReadFromReplicaAsync<T>(Func<MySqlConnection, Task<T?>> read, CancellationToken ct) where T : class =>
+        FromReplicaAsync(async replica =>
+        {
+            await using var connection = await replica.DataSource.OpenConnectionAsync(ct);
+            return await read(connection);
+        }, ct);
+
+    private async Task<T?> FromReplicaAsync<T>(Func<Replica, Task<T?>> attempt, CancellationToken ct) where T : class
     {
         foreach (var replica in replicas.InRotation())
         {
             try
             {
-                return await replica.DataSource.OpenConnectionAsync(ct);
+                return await attempt(replica);
             }
             catch (Exception exception) when (DatabaseFailures.IsUnavailable(exception) && !ct.IsCancellationRequested)
             {

@@ -10,51 +10,81 @@ using Shortlink.Tests.Support;
 namespace Shortlink.Infrastructure.Data;
 
 /// <summary>
-/// The service on shard 1 of the scaled topology, its replica configured: lists, stats and redirect misses read from
-/// the replica while it keeps up, writes go to the primary, and a replica that falls behind or goes away leaves the
-/// read rotation by itself, without a failed request, and comes back by itself.
+/// The service on shard 1 of the scaled topology, its replica configured and the cache off, so that every redirect
+/// is a miss to route; each test starts with the replica in the read rotation.
 /// </summary>
-[TestFixture]
-public sealed class ReadReplicaApiTests : ApiTestBase
+public abstract class ReplicaApiTestBase : ApiTestBase
 {
-    private const double MaxLagSeconds = 0.5;
-    private ScaledTopology topology = null!;
+    protected const double MaxLagSeconds = 0.5;
+
+    private protected ScaledTopology Topology { get; private set; } = null!;
+
+    /// <summary>How often the fixture's service measures the replica.</summary>
+    protected abstract int HeartbeatMilliseconds { get; }
 
     private protected override async Task<DatabaseServer> DatabaseServerAsync()
     {
-        topology = await ScaledTopology.StartAsync();
-        return new DatabaseServer(topology.Primary(1));
+        Topology = await ScaledTopology.StartAsync();
+        return new DatabaseServer(Topology.Primary(1));
     }
 
-    private protected override async ValueTask StopServersAsync() => await topology.DisposeAsync();
+    private protected override async ValueTask StopServersAsync() => await Topology.DisposeAsync();
 
-    private string Replica => new MySqlConnectionStringBuilder(topology.Replica(1)) { Database = new MySqlConnectionStringBuilder(ConnectionString).Database }
+    protected string Replica => new MySqlConnectionStringBuilder(Topology.Replica(1)) { Database = new MySqlConnectionStringBuilder(ConnectionString).Database }
         .ConnectionString;
 
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
         ["Shortlink:Database:Replicas:0"] = Replica,
         ["Shortlink:Database:MaxReplicaLagSeconds"] = MaxLagSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        // Every redirect reads the database, so that each one is a miss to route.
+        ["Shortlink:Database:HeartbeatMilliseconds"] = HeartbeatMilliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Shortlink:Cache:Enabled"] = "false",
     };
 
     [SetUp]
     public async Task WaitForTheReplicaAsync() => await Eventually.TrueAsync(async () => await InRotationAsync(), TimeSpan.FromSeconds(30));
 
+    protected async Task<bool> InRotationAsync() =>
+        await PrometheusText.SumAsync(Http, "shortlink_database_replica_in_rotation", "replica=\"0\"") == 1;
+
+    protected static async Task<long> CounterAsync(string server, string name)
+    {
+        await using var connection = new MySqlConnection(Unpooled(server));
+        return (await connection.QuerySingleAsync<(string Name, long Value)>("SHOW GLOBAL STATUS LIKE @name", new { name })).Value;
+    }
+
+    protected static async Task ExecuteOnAsync(string server, string sql)
+    {
+        await using var connection = new MySqlConnection(Unpooled(server));
+        await connection.ExecuteAsync(sql);
+    }
+
+    /// <summary>The test's own connections are not pooled: a pooled one would outlive the replica the test stops.</summary>
+    protected static string Unpooled(string server) => new MySqlConnectionStringBuilder(server) { Pooling = false }.ConnectionString;
+}
+
+/// <summary>
+/// Lists, stats and redirect misses read from the replica while it keeps up, writes go to the primary, and a replica
+/// that falls behind or goes away leaves the read rotation by itself, without a failed request, and comes back by itself.
+/// </summary>
+[TestFixture]
+public sealed class ReadReplicaApiTests : ReplicaApiTestBase
+{
+    protected override int HeartbeatMilliseconds => 250;
+
     [Test]
     public async Task Lists_stats_and_redirect_misses_read_from_the_replica_and_writes_go_to_the_primary()
     {
         var codes = new List<string>();
-        var primaryInserts = await CounterAsync(topology.Primary(1), "Com_insert");
+        var primaryInserts = await CounterAsync(Topology.Primary(1), "Com_insert");
         for (var i = 0; i < 10; i++)
         {
             codes.Add((await CreateLinkAsync(new { url = $"https://example.com/replicated/{i}" })).GetProperty("code").GetString()!);
         }
-        Assert.That(await CounterAsync(topology.Primary(1), "Com_insert") - primaryInserts, Is.GreaterThanOrEqualTo(10), "created on the primary");
+        Assert.That(await CounterAsync(Topology.Primary(1), "Com_insert") - primaryInserts, Is.GreaterThanOrEqualTo(10), "created on the primary");
         await Eventually.TrueAsync(async () => await LinksOnReplicaAsync() >= 10, TimeSpan.FromSeconds(10));
 
-        var (replicaBefore, primaryBefore) = (await CounterAsync(topology.Replica(1), "Com_select"), await CounterAsync(topology.Primary(1), "Com_select"));
+        var (replicaBefore, primaryBefore) = (await CounterAsync(Topology.Replica(1), "Com_select"), await CounterAsync(Topology.Primary(1), "Com_select"));
         foreach (var code in codes)
         {
             (await Http.GetAsync("/api/v1/links?limit=5")).EnsureSuccessStatusCode().Dispose();
@@ -62,8 +92,8 @@ public sealed class ReadReplicaApiTests : ApiTestBase
             using var redirect = await Http.GetAsync($"/{code}");
             Assert.That(redirect.StatusCode, Is.EqualTo(HttpStatusCode.Found));
         }
-        var (onReplica, onPrimary) = (await CounterAsync(topology.Replica(1), "Com_select") - replicaBefore,
-            await CounterAsync(topology.Primary(1), "Com_select") - primaryBefore);
+        var (onReplica, onPrimary) = (await CounterAsync(Topology.Replica(1), "Com_select") - replicaBefore,
+            await CounterAsync(Topology.Primary(1), "Com_select") - primaryBefore);
         // Both also answer the heartbeat, a query each per beat: the replica's extra queries are the 30 reads.
         Assert.That(onReplica - onPrimary, Is.GreaterThanOrEqualTo(30), $"replica {onReplica}, primary {onPrimary}");
     }
@@ -71,7 +101,7 @@ public sealed class ReadReplicaApiTests : ApiTestBase
     [Test]
     public async Task A_replica_that_stops_applying_leaves_the_rotation_a_new_link_redirects_at_once_and_the_replica_comes_back()
     {
-        await ExecuteOnAsync(topology.Replica(1), "STOP SLAVE SQL_THREAD");
+        await ExecuteOnAsync(Topology.Replica(1), "STOP SLAVE SQL_THREAD");
         var stopped = Stopwatch.StartNew();
         try
         {
@@ -90,22 +120,22 @@ public sealed class ReadReplicaApiTests : ApiTestBase
         }
         finally
         {
-            await ExecuteOnAsync(topology.Replica(1), "START SLAVE SQL_THREAD");
+            await ExecuteOnAsync(Topology.Replica(1), "START SLAVE SQL_THREAD");
         }
         await Eventually.TrueAsync(async () => await InRotationAsync(), TimeSpan.FromSeconds(10));
-        var before = await CounterAsync(topology.Replica(1), "Com_select");
+        var before = await CounterAsync(Topology.Replica(1), "Com_select");
         for (var i = 0; i < 10; i++)
         {
             (await Http.GetAsync("/api/v1/links?limit=5")).EnsureSuccessStatusCode().Dispose();
         }
-        Assert.That(await CounterAsync(topology.Replica(1), "Com_select") - before, Is.GreaterThanOrEqualTo(10), "back in the rotation by itself");
+        Assert.That(await CounterAsync(Topology.Replica(1), "Com_select") - before, Is.GreaterThanOrEqualTo(10), "back in the rotation by itself");
     }
 
     [Test]
     public async Task While_the_replica_is_down_reads_go_to_the_primary_and_none_fails()
     {
         var code = (await CreateLinkAsync(new { url = "https://example.com/replica-down" })).GetProperty("code").GetString()!;
-        await topology.StopReplicaAsync(1);
+        await Topology.StopReplicaAsync(1);
         try
         {
             // Within a heartbeat: until then a read on a connection the replica dropped may fail.
@@ -121,20 +151,17 @@ public sealed class ReadReplicaApiTests : ApiTestBase
         }
         finally
         {
-            await topology.StartReplicaAsync(1);
+            await Topology.StartReplicaAsync(1);
         }
         await Eventually.TrueAsync(async () => await InRotationAsync(), TimeSpan.FromSeconds(30));
-        var before = await CounterAsync(topology.Replica(1), "Com_select");
+        var before = await CounterAsync(Topology.Replica(1), "Com_select");
         for (var i = 0; i < 10; i++)
         {
             using var list = await Http.GetAsync("/api/v1/links?limit=5");
             Assert.That(list.StatusCode, Is.EqualTo(HttpStatusCode.OK), "none of the connections it dropped is used again");
         }
-        Assert.That(await CounterAsync(topology.Replica(1), "Com_select") - before, Is.GreaterThanOrEqualTo(10), "read from it again");
+        Assert.That(await CounterAsync(Topology.Replica(1), "Com_select") - before, Is.GreaterThanOrEqualTo(10), "read from it again");
     }
-
-    private async Task<bool> InRotationAsync() =>
-        await PrometheusText.SumAsync(Http, "shortlink_database_replica_in_rotation", "replica=\"0\"") == 1;
 
     private async Task<List<string>> ListedCodesAsync()
     {
@@ -147,19 +174,42 @@ public sealed class ReadReplicaApiTests : ApiTestBase
         await using var connection = new MySqlConnection(Unpooled(Replica));
         return await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM links");
     }
+}
 
-    private static async Task<long> CounterAsync(string server, string name)
+/// <summary>
+/// A replica that goes away between two heartbeats (here ten seconds apart, so that the monitor cannot notice first):
+/// the redirect's lookup that meets its dead connection is answered from the primary, and the replica leaves the
+/// rotation on the spot.
+/// </summary>
+[TestFixture]
+public sealed class ReplicaGoneBetweenHeartbeatsApiTests : ReplicaApiTestBase
+{
+    protected override int HeartbeatMilliseconds => 10_000;
+
+    [Test]
+    public async Task A_redirect_miss_on_a_replica_that_went_away_is_answered_from_the_primary()
     {
-        await using var connection = new MySqlConnection(Unpooled(server));
-        return (await connection.QuerySingleAsync<(string Name, long Value)>("SHOW GLOBAL STATUS LIKE @name", new { name })).Value;
+        var code = (await CreateLinkAsync(new { url = "https://example.com/replica-gone" })).GetProperty("code").GetString()!;
+        // Leaves a connection to the replica in the service's pool, which the replica's stop kills.
+        using (var first = await Http.GetAsync($"/{code}"))
+        {
+            Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.Found));
+        }
+        await Topology.StopReplicaAsync(1);
+        try
+        {
+            Assert.That(await InRotationAsync(), Is.True, "the monitor has not measured it since");
+            for (var i = 0; i < 5; i++)
+            {
+                using var redirect = await Http.GetAsync($"/{code}");
+                Assert.That(redirect.StatusCode, Is.EqualTo(HttpStatusCode.Found), "answered from the primary");
+            }
+            // Within two seconds, long before the next heartbeat: /metrics keeps a scrape for 300 ms.
+            await Eventually.TrueAsync(async () => !await InRotationAsync(), TimeSpan.FromSeconds(2));
+        }
+        finally
+        {
+            await Topology.StartReplicaAsync(1);
+        }
     }
-
-    private static async Task ExecuteOnAsync(string server, string sql)
-    {
-        await using var connection = new MySqlConnection(Unpooled(server));
-        await connection.ExecuteAsync(sql);
-    }
-
-    /// <summary>The test's own connections are not pooled: a pooled one would outlive the replica the test stops.</summary>
-    private static string Unpooled(string server) => new MySqlConnectionStringBuilder(server) { Pooling = false }.ConnectionString;
 }

@@ -19,16 +19,16 @@ internal sealed class ReplicaSet : IAsyncDisposable
 
     public ReplicaSet(IOptions<ShortlinkOptions> options, ILoggerFactory loggers, IMeterFactory meters)
     {
-        replicas = [.. options.Value.Database.Replicas.Select((connectionString, index) => new Replica(index,
-            new MySqlDataSourceBuilder(DataServiceCollectionExtensions.WithRequiredSettings(connectionString))
-                .UseLoggerFactory(loggers)
-                .Build()))];
+        replicas = [.. options.Value.Database.Replicas.Select((connectionString, index) =>
+            new Replica(index, DataServiceCollectionExtensions.DataSource(connectionString, loggers)))];
         var meter = meters.Create(ShortlinkMetrics.MeterName);
         meter.CreateObservableGauge("shortlink.database.replica.in_rotation",
             () => replicas.Select(replica => new Measurement<int>(replica.InRotation ? 1 : 0, replica.Tag)), "{replica}",
             "Whether the replica serves reads (1) or has left the rotation (0)");
         meter.CreateObservableGauge("shortlink.database.replica.lag",
-            () => replicas.Where(replica => replica.LagSeconds is not null).Select(replica => new Measurement<double>(replica.LagSeconds!.Value, replica.Tag)),
+            // Each lag read once: the monitor and the requests may set it in between.
+            () => replicas.Select(replica => (replica.Tag, Lag: replica.LagSeconds)).Where(replica => replica.Lag is not null)
+                .Select(replica => new Measurement<double>(replica.Lag!.Value, replica.Tag)),
             "s", "How far the replica's copy of the primary's heartbeat trails the primary's, at the last measurement");
     }
 
