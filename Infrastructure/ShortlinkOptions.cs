@@ -79,6 +79,13 @@ internal sealed class ShortlinkOptions : IValidatableObject
                 "Database:ControlConnectionString is no MySQL connection string (e.g. Server=control;User ID=shortlink;Password=...;Database=shortlink_control).",
                 [$"{nameof(Database)}.{nameof(DatabaseOptions.ControlConnectionString)}"]);
         }
+        if (Database.HeartbeatMilliseconds > Database.MaxReplicaLagSeconds * 1000 / 2)
+        {
+            yield return new ValidationResult(
+                $"Database:HeartbeatMilliseconds ({Database.HeartbeatMilliseconds}) must be at most half of Database:MaxReplicaLagSeconds " +
+                $"({Database.MaxReplicaLagSeconds} s): a replica's lag is measured in whole heartbeats.",
+                [$"{nameof(Database)}.{nameof(DatabaseOptions.HeartbeatMilliseconds)}"]);
+        }
         for (var i = 0; i < Database.Replicas.Count; i++)
         {
             if (!DatabaseOptions.IsConnectionString(Database.Replicas[i]))

@@ -31,6 +31,7 @@ public sealed class ShortlinkOptionsTests
     [TestCase("Visits:RetentionDays", "-1", "RetentionDays")]
     [TestCase("Database:MaxReplicaLagSeconds", "0", "MaxReplicaLagSeconds")]
     [TestCase("Database:HeartbeatMilliseconds", "10", "HeartbeatMilliseconds")]
+    [TestCase("Database:HeartbeatMilliseconds", "1500", "HeartbeatMilliseconds")]
     [TestCase("Database:Replicas:0", "no=such;setting=here", "Database:Replicas:0")]
     [TestCase("Database:Replicas:0", "User ID=shortlink", "Database:Replicas:0")]
     [TestCase("Database:ControlConnectionString", "no=such;setting=here", "ControlConnectionString")]

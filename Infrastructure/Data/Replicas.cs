@@ -88,9 +88,10 @@ internal sealed class Replica(int index, MySqlDataSource dataSource)
 }
 
 /// <summary>
-/// Every Database:HeartbeatMilliseconds: writes the heartbeat on the primary (every instance does; the row holds the
-/// latest), reads it back on the primary and on each replica, and puts each replica in or out of the read rotation by
-/// how far its copy trails. Both times are the primary's clock, so no two machines' clocks are compared. A replica that
+/// Every Database:HeartbeatMilliseconds: reads the primary's latest heartbeat and each replica's copy of it, puts each
+/// replica in or out of the read rotation by how far its copy trails, then writes the next heartbeat on the primary
+/// (every instance does; the row holds the latest). The lag is measured in whole heartbeats, hence an interval of at
+/// most half of Database:MaxReplicaLagSeconds. Both times are the primary's clock, so no two machines' clocks are compared. A replica that
 /// does not answer within the interval leaves the rotation; one that catches up comes back by itself. Changes are
 /// logged once each. With no replicas configured it does nothing.
 /// </summary>
@@ -111,8 +112,11 @@ internal sealed class ReplicaMonitor(MySqlDataSource primary, ReplicaSet replica
         {
             do
             {
-                var beat = await BeatAsync(stoppingToken);
+                // Against the latest beat before this one is written: a replica that has caught up has that very beat,
+                // lag 0, where a beat written a moment ago would have it look one interval behind.
+                var beat = await LatestBeatAsync(stoppingToken);
                 await Task.WhenAll(replicas.All.Select(replica => MeasureAsync(replica, beat, interval, stoppingToken)));
+                await WriteBeatAsync(stoppingToken);
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));
         }
@@ -121,16 +125,26 @@ internal sealed class ReplicaMonitor(MySqlDataSource primary, ReplicaSet replica
         }
     }
 
-    /// <returns>The primary's latest heartbeat, or null while the primary does not answer (the replicas then stay as they are).</returns>
-    private async Task<DateTime?> BeatAsync(CancellationToken ct)
+    /// <returns>The primary's latest heartbeat, or null while the primary does not answer or has none yet (the replicas then stay as they are).</returns>
+    private Task<DateTime?> LatestBeatAsync(CancellationToken ct) =>
+        OnPrimaryAsync(connection => connection.QuerySingleOrDefaultAsync<DateTime?>(new CommandDefinition(
+            "SELECT beat FROM replication_heartbeat WHERE id = 1", cancellationToken: ct)), ct);
+
+    private async Task WriteBeatAsync(CancellationToken ct) => await
+        OnPrimaryAsync(async connection =>
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO replication_heartbeat (id, beat) VALUES (1, UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE beat = VALUES(beat)",
+                cancellationToken: ct));
+            return null;
+        }, ct);
+
+    private async Task<DateTime?> OnPrimaryAsync(Func<MySqlConnection, Task<DateTime?>> work, CancellationToken ct)
     {
         try
         {
             await using var connection = await primary.OpenConnectionAsync(ct);
-            return await connection.QuerySingleAsync<DateTime>(new CommandDefinition("""
-                INSERT INTO replication_heartbeat (id, beat) VALUES (1, UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE beat = VALUES(beat);
-                SELECT beat FROM replication_heartbeat WHERE id = 1;
-                """, cancellationToken: ct));
+            return await work(connection);
         }
         catch (Exception exception) when (DatabaseFailures.IsUnavailable(exception) || exception is MySqlException { ErrorCode: MySqlErrorCode.NoSuchTable })
         {
