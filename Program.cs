@@ -26,7 +26,7 @@ builder.Services.AddOptions<ShortlinkOptions>()
     .BindConfiguration(ShortlinkOptions.Section)
     .ValidateOnStart();
 builder.Services.AddSingleton<IValidateOptions<ShortlinkOptions>, ShortlinkOptionsValidator>();
-builder.AddTelemetry(logToStandardError: args is ["migrate", ..] or ["keys", ..]);
+builder.AddTelemetry(logToStandardError: args is ["migrate", ..] or ["keys", ..] or ["buckets", ..]);
 builder.Services.AddData();
 builder.Services.AddCaching();
 builder.Services.AddWeb();
@@ -49,6 +49,10 @@ if (args is ["migrate", ..])
 if (args is ["keys", ..])
 {
     return await KeysCommand.RunAsync(app.Services, args);
+}
+if (args is ["buckets", ..])
+{
+    return await BucketsCommand.RunAsync(app.Services, args, CancellationToken.None);
 }
 
 app.UseTrustedForwardedHeaders();

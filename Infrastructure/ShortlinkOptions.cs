@@ -95,6 +95,24 @@ internal sealed class ShortlinkOptions : IValidatableObject
                     [$"{nameof(Database)}.{nameof(DatabaseOptions.Replicas)}"]);
             }
         }
+        foreach (var (number, shard) in Database.Shards)
+        {
+            if (number < 1)
+            {
+                yield return new ValidationResult(
+                    $"Database:Shards:{number}: shards are numbered from 1 (shard 0 is Database:ConnectionString).",
+                    [$"{nameof(Database)}.{nameof(DatabaseOptions.Shards)}"]);
+            }
+            foreach (var (key, connectionString) in shard.Replicas.Select((replica, i) => ($"Replicas:{i}", replica)).Prepend(("ConnectionString", shard.ConnectionString)))
+            {
+                if (!DatabaseOptions.IsConnectionString(connectionString))
+                {
+                    yield return new ValidationResult(
+                        $"Database:Shards:{number}:{key} is no MySQL connection string (e.g. Server=shard-{number};User ID=shortlink;Password=...;Database=shortlink).",
+                        [$"{nameof(Database)}.{nameof(DatabaseOptions.Shards)}"]);
+                }
+            }
+        }
         foreach (var (name, networks) in new[] { ("TrustedProxies", Network.TrustedProxies), ("MetricsNetworks", Network.MetricsNetworks) })
         {
             foreach (var network in networks.Where(network => !System.Net.IPNetwork.TryParse(network, out _)))
@@ -153,6 +171,13 @@ internal sealed class DatabaseOptions
     /// </summary>
     public List<string> Replicas { get; set; } = [];
 
+    /// <summary>
+    /// Shards beyond the first, by number from 1 (Database:Shards:1:ConnectionString, Database:Shards:1:Replicas:0). The
+    /// first, shard 0, is ConnectionString with Replicas. A shard holds the links of the buckets the control database's
+    /// bucket map gives it, with their visits and rollups; a new one holds none until buckets are moved to it.
+    /// </summary>
+    public Dictionary<int, ShardOptions> Shards { get; set; } = [];
+
     /// <summary>How far a replica's heartbeat may trail the primary's before the replica leaves the read rotation.</summary>
     [Range(0.1, 3600)]
     public double MaxReplicaLagSeconds { get; set; } = 2;
@@ -184,6 +209,14 @@ internal sealed class DatabaseOptions
             return null;
         }
     }
+}
+
+/// <summary>A shard beyond the first: its primary and its read replicas.</summary>
+internal sealed class ShardOptions
+{
+    public string ConnectionString { get; set; } = "";
+
+    public List<string> Replicas { get; set; } = [];
 }
 
 internal sealed class RedirectOptions

@@ -35,6 +35,9 @@ public sealed class ShortlinkOptionsTests
     [TestCase("Database:Replicas:0", "no=such;setting=here", "Database:Replicas:0")]
     [TestCase("Database:Replicas:0", "User ID=shortlink", "Database:Replicas:0")]
     [TestCase("Database:ControlConnectionString", "no=such;setting=here", "ControlConnectionString")]
+    [TestCase("Database:Shards:1:ConnectionString", "User ID=shortlink", "Database:Shards:1:ConnectionString")]
+    [TestCase("Database:Shards:2:Replicas:0", "no=such;setting=here", "Database:Shards:2:Replicas:0")]
+    [TestCase("Database:Shards:0:ConnectionString", "Server=shard-0", "numbered from 1")]
     public void A_bad_value_in_any_section_fails_naming_the_key(string key, string value, string named)
     {
         var result = Validate((key, value));

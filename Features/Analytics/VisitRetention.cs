@@ -8,8 +8,8 @@ using Shortlink.Infrastructure.Telemetry;
 namespace Shortlink.Features.Analytics;
 
 /// <summary>
-/// Deletes raw visits older than Visits:RetentionDays, and the visitor records of those days, at start and then every
-/// hour, on the instances that write visits. Each statement deletes at most <see cref="BatchSize"/> rows in the order of
+/// Deletes raw visits older than Visits:RetentionDays, and the visitor records of those days, on every shard, at start
+/// and then every hour, on the instances that write visits. Each statement deletes at most <see cref="BatchSize"/> rows in the order of
 /// the occurred_at index and commits on its own, so that no delete holds many locks, or a long undo log, while the
 /// writers insert. The rollups are never touched: stats read only them, so a link's stats outlive its raw visits.
 /// </summary>
@@ -29,7 +29,10 @@ internal sealed class VisitRetention(Databases databases, TimeProvider clock, Ou
         {
             while (true)
             {
-                await DeleteExpiredAsync(stoppingToken);
+                foreach (var shard in databases.Shards)
+                {
+                    await DeleteExpiredAsync(shard, stoppingToken);
+                }
                 await Task.Delay(Every, clock, stoppingToken);
             }
         }
@@ -38,7 +41,7 @@ internal sealed class VisitRetention(Databases databases, TimeProvider clock, Ou
         }
     }
 
-    private async Task DeleteExpiredAsync(CancellationToken ct)
+    private async Task DeleteExpiredAsync(Shard shard, CancellationToken ct)
     {
         var cutoff = clock.GetUtcNow().UtcDateTime - TimeSpan.FromDays(options.Value.Visits.RetentionDays);
         // Both orders follow an index (occurred_at, or day, each ending in the primary key), so every batch starts
@@ -47,11 +50,12 @@ internal sealed class VisitRetention(Databases databases, TimeProvider clock, Ou
         const string visitors = "DELETE FROM visit_visitors WHERE day < @Cutoff ORDER BY day, link_id, visitor_hash LIMIT @Batch";
         try
         {
-            var deleted = await DeleteInBatchesAsync(visits, cutoff, ct);
-            await DeleteInBatchesAsync(visitors, cutoff.Date, ct);
+            var deleted = await DeleteInBatchesAsync(shard, visits, cutoff, ct);
+            await DeleteInBatchesAsync(shard, visitors, cutoff.Date, ct);
             if (deleted > 0)
             {
-                logger.LogInformation("Deleted {Visits} raw visits from before {Cutoff:yyyy-MM-dd HH:mm} UTC (Visits:RetentionDays)", deleted, cutoff);
+                logger.LogInformation("Deleted {Visits} raw visits from before {Cutoff:yyyy-MM-dd HH:mm} UTC on shard {Shard} (Visits:RetentionDays)",
+                    deleted, cutoff, shard.Number);
             }
         }
         catch (Exception exception) when (DatabaseFailures.IsUnavailable(exception) && !ct.IsCancellationRequested)
@@ -70,13 +74,13 @@ internal sealed class VisitRetention(Databases databases, TimeProvider clock, Ou
         }
     }
 
-    private async Task<long> DeleteInBatchesAsync(string sql, DateTime cutoff, CancellationToken ct)
+    private async Task<long> DeleteInBatchesAsync(Shard shard, string sql, DateTime cutoff, CancellationToken ct)
     {
         long total = 0;
         int deleted;
         do
         {
-            await using var connection = await databases.OpenForMaintenanceAsync(ct);
+            await using var connection = await databases.OpenPrimaryAsync(shard, ct);
             deleted = await connection.ExecuteAsync(new CommandDefinition(sql, new { Cutoff = cutoff, Batch = BatchSize }, cancellationToken: ct));
             total += deleted;
         }

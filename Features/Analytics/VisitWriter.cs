@@ -32,10 +32,11 @@ internal sealed class VisitWriter(VisitRecorder recorder, VisitBatchWriter write
 }
 
 /// <summary>
-/// Writes a batch of visits in one transaction: the raw visits, the visitors new on their day, and the hourly
-/// rollups the stats read. A visit already stored (the same visitId, as after a redelivery) is skipped inside that
-/// transaction, so the raw row and its rollup increments are written together or not at all, and nothing is counted
-/// twice. While the database is away the batch is retried with backoff until it is written or the caller gives up.
+/// Writes a batch of visits, in one transaction per shard its links live on: the raw visits, the visitors new on their
+/// day, and the hourly rollups the stats read. A visit already stored (the same visitId, as after a redelivery) is
+/// skipped inside that transaction, so the raw row and its rollup increments are written together or not at all, and
+/// nothing is counted twice. While a shard is away its part of the batch is retried with backoff until it is written or
+/// the caller gives up; the parts already written stay written.
 /// </summary>
 internal sealed class VisitBatchWriter
 {
@@ -44,17 +45,19 @@ internal sealed class VisitBatchWriter
 
     private readonly UserAgents userAgents;
     private readonly Databases databases;
+    private readonly ShortDomain domain;
     private readonly Outages outages;
     private readonly ILogger<VisitBatchWriter> logger;
     private readonly TimeProvider clock;
     private readonly Counter<long> recorded;
     private readonly Histogram<double> lag;
 
-    public VisitBatchWriter(UserAgents userAgents, Databases databases, Outages outages, TimeProvider clock, IMeterFactory meters,
+    public VisitBatchWriter(UserAgents userAgents, Databases databases, ShortDomain domain, Outages outages, TimeProvider clock, IMeterFactory meters,
         ILogger<VisitBatchWriter> logger)
     {
         this.userAgents = userAgents;
         this.databases = databases;
+        this.domain = domain;
         this.outages = outages;
         this.clock = clock;
         this.logger = logger;
@@ -72,16 +75,24 @@ internal sealed class VisitBatchWriter
             return true;
         }
         var backoff = TimeSpan.FromMilliseconds(100);
+        var unwritten = batch.ToList();
         while (true)
         {
             try
             {
-                var written = await WriteAsync(batch, ct);
-                recorded.Add(written.Count);
-                var now = clock.GetUtcNow().UtcDateTime;
-                foreach (var visit in written)
+                // Routed again on every attempt: a bucket may have moved, or been frozen for its move, since the last. The
+                // visits' links are all of this deployment's domain.
+                foreach (var shard in unwritten.GroupBy(visit => databases.ShardForWrite(domain.Name, visit.Code)).ToList())
                 {
-                    lag.Record(Math.Max(0, (now - visit.OccurredAt).TotalSeconds));
+                    var written = await WriteAsync(shard.Key, shard.ToList(), ct);
+                    var done = shard.Select(visit => visit.VisitId).ToHashSet();
+                    unwritten.RemoveAll(visit => done.Contains(visit.VisitId));
+                    recorded.Add(written.Count);
+                    var now = clock.GetUtcNow().UtcDateTime;
+                    foreach (var visit in written)
+                    {
+                        lag.Record(Math.Max(0, (now - visit.OccurredAt).TotalSeconds));
+                    }
                 }
                 return true;
             }
@@ -89,6 +100,10 @@ internal sealed class VisitBatchWriter
                                                    or MySqlErrorCode.LockWaitTimeout && !ct.IsCancellationRequested)
             {
                 // Another writer stored one of these visits or visitors a moment ago: the next attempt sees it and skips it.
+            }
+            catch (BucketMovingException)
+            {
+                // A link's bucket is being moved to another shard: its visits wait for the move's last seconds, with the rest of the batch.
             }
             catch (Exception exception) when (DatabaseFailures.IsUnavailable(exception) && !ct.IsCancellationRequested)
             {
@@ -106,10 +121,10 @@ internal sealed class VisitBatchWriter
         }
     }
 
-    /// <returns>The batch's visits that were new (the rest had been written before).</returns>
-    private async Task<List<VisitEvent>> WriteAsync(IReadOnlyList<VisitEvent> batch, CancellationToken ct)
+    /// <returns>The visits that were new (the rest had been written before).</returns>
+    private async Task<List<VisitEvent>> WriteAsync(Shard shard, List<VisitEvent> batch, CancellationToken ct)
     {
-        await using var connection = await databases.OpenForCodeAsync(batch[0].Code, ct);
+        await using var connection = await databases.OpenPrimaryAsync(shard, ct);
         // Read committed: no gap locks, so writers side by side (Visits:Writers, several workers) wait for each other only
         // over rows both write. Under repeatable read, looking up a new visitor locked the gap it falls in, which the newest
         // links' visitors share, and every other writer's new visitors waited for this batch's commit. Nothing here needs

@@ -103,11 +103,11 @@ internal sealed class LinkCache(IFusionCache cache, CacheKeys keys, Databases da
     /// </summary>
     private async Task<LinkRow?> LoadAsync(string domain, string code, CancellationToken ct)
     {
-        if (await databases.ReadFromReplicaAsync(replica => LinkSql.FindAsync(replica, domain, code, ct), ct) is { } row)
+        if (await databases.ReadFromReplicaAsync(domain, code, replica => LinkSql.FindAsync(replica, domain, code, ct), ct) is { } row)
         {
             return row;
         }
-        await using var primary = await databases.OpenForCodeAsync(code, ct);
+        await using var primary = await databases.OpenForCodeAsync(domain, code, ct);
         return await LinkSql.FindAsync(primary, domain, code, ct);
     }
 

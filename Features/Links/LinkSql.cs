@@ -72,14 +72,13 @@ internal static class LinkSql
         """;
 
     private const int RowsPerStatement = 250;
-    private const int AttemptsForGeneratedCodes = 5;
     private const int TransactionAttempts = 4;
 
     /// <summary>
-    /// Inserts links in one transaction, many rows per statement. A duplicate key rolls back only the
-    /// statement that met it; that group is then inserted row by row, so a taken slug fails its own
-    /// item alone and a generated code that collides is drawn again. Returns the stored link per
-    /// draft, or null where its custom slug was taken.
+    /// Inserts links of one shard in one transaction, many rows per statement. A duplicate key rolls back only the
+    /// statement that met it; that group is then inserted row by row, so that a taken code fails its own item alone.
+    /// Returns the stored link per draft, or null where its code was taken: a slug's item fails, a generated code is
+    /// drawn again by <see cref="LinkInserts"/>, which takes the new code to its own shard.
     /// </summary>
     /// <remarks>
     /// Rows go in in the order of their codes, so concurrent inserts of overlapping codes mostly queue
@@ -143,27 +142,15 @@ internal static class LinkSql
     private static async Task<LinkRow?> InsertOneAsync(MySqlConnection connection, MySqlTransaction transaction, LinkDraft draft,
         CancellationToken ct)
     {
-        var row = draft.Row;
-        for (var attempt = 1; ; attempt++)
+        try
         {
-            try
-            {
-                await InsertRowsAsync(connection, transaction, [draft with { Row = row }], ct);
-                await InsertTagsAsync(connection, transaction, TagsOf([draft]), ct);
-                return row;
-            }
-            catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.DuplicateKeyEntry)
-            {
-                if (draft.IsCustomSlug)
-                {
-                    return null;
-                }
-                if (attempt == AttemptsForGeneratedCodes)
-                {
-                    throw;
-                }
-                row = row with { Code = LinkRules.NewCode() };
-            }
+            await InsertRowsAsync(connection, transaction, [draft], ct);
+            await InsertTagsAsync(connection, transaction, TagsOf([draft]), ct);
+            return draft.Row;
+        }
+        catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.DuplicateKeyEntry)
+        {
+            return null;
         }
     }
 

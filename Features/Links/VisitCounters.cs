@@ -103,7 +103,7 @@ internal sealed class VisitCounters(RedisConnection redis, CacheKeys keys, Datab
     private async Task<long> StoredCountAsync(LinkRow link, CancellationToken ct)
     {
         const string sql = "SELECT visit_count FROM links WHERE id = @Id";
-        await using var connection = await databases.OpenForCodeAsync(link.Code, ct);
+        await using var connection = await databases.OpenForCodeAsync(link.Domain, link.Code, ct);
         return await connection.ExecuteScalarAsync<long>(new CommandDefinition(sql, new { link.Id }, cancellationToken: ct));
     }
 
@@ -115,7 +115,7 @@ internal sealed class VisitCounters(RedisConnection redis, CacheKeys keys, Datab
             WHERE id = @Id AND deleted_at IS NULL AND visit_count < max_visits
             """;
         const string look = "SELECT COUNT(*) FROM links WHERE id = @Id AND deleted_at IS NULL AND visit_count < max_visits";
-        await using var connection = await databases.OpenForCodeAsync(link.Code, ct);
+        await using var connection = await databases.OpenForCodeAsync(link.Domain, link.Code, ct);
         return onlyLook
             ? await connection.ExecuteScalarAsync<long>(new CommandDefinition(look, new { link.Id }, cancellationToken: ct)) == 1
             : await connection.ExecuteAsync(new CommandDefinition(use, new { link.Id }, cancellationToken: ct)) == 1;
@@ -197,7 +197,7 @@ internal sealed class VisitCounters(RedisConnection redis, CacheKeys keys, Datab
         {
             try
             {
-                await using var connection = await databases.OpenForCodeAsync(link.Code, ct);
+                await using var connection = await databases.OpenForCodeAsync(link.Domain, link.Code, ct);
                 await connection.ExecuteAsync(new CommandDefinition(sql, new { link.Domain, link.Code, Count = count }, cancellationToken: ct));
                 // Removed only if no newer count came meanwhile; a newer one is written next time.
                 unwritten.TryRemove(new KeyValuePair<(string, string), long>(link, count));

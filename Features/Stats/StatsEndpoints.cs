@@ -136,11 +136,11 @@ internal static class StatsSql
     public static async Task<(MySqlConnection Connection, LinkRow Link)?> OpenWithVisibleLinkAsync(Databases databases, string code, ClaimsPrincipal user,
         ShortDomain domain, CancellationToken ct)
     {
-        if (await databases.OpenReplicaAsync(ct) is { } replica && await FoundOnAsync(replica) is { } onReplica)
+        if (await databases.OpenReplicaForCodeAsync(domain.Name, code, ct) is { } replica && await FoundOnAsync(replica) is { } onReplica)
         {
             return onReplica;
         }
-        return await FoundOnAsync(await databases.OpenForCodeAsync(code, ct));
+        return await FoundOnAsync(await databases.OpenForCodeAsync(domain.Name, code, ct));
 
         async Task<(MySqlConnection, LinkRow)?> FoundOnAsync(MySqlConnection connection)
         {

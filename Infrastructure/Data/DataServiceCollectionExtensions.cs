@@ -17,11 +17,15 @@ internal static class DataServiceCollectionExtensions
             provider.GetRequiredService<IOptions<ShortlinkOptions>>().Value.Database.ControlConnectionString is { Length: > 0 } control
                 ? new ControlDatabase(DataSource(control, provider.GetRequiredService<ILoggerFactory>()))
                 : new ControlDatabase(provider.GetRequiredService<MySqlDataSource>()));
-        services.AddSingleton<ReplicaSet>();
+        services.AddSingleton<ShardSet>();
+        services.AddSingleton<BucketMap>();
         services.AddSingleton<Databases>();
+        services.AddSingleton<BucketMover>();
         services.AddSingleton<Migrator>();
         services.AddHostedService<MigrateOnStartup>();
-        // After the migration, which hosted services' sequential start finishes first: the heartbeat table is there.
+        // After the migration, which hosted services' sequential start finishes first: the map and heartbeat tables are there.
+        services.AddSingleton<BucketMapRefresher>();
+        services.AddHostedService(provider => provider.GetRequiredService<BucketMapRefresher>());
         services.AddHostedService<ReplicaMonitor>();
         services.AddHealthChecks()
             .AddCheck<DatabaseReadyCheck>("database", tags: ["ready"]);
@@ -66,10 +70,10 @@ internal sealed class MigrateOnStartup(Migrator migrator, IOptions<ShortlinkOpti
 }
 
 /// <summary>
-/// Ready when the database answers and has every embedded migration. An unreachable database goes to the
-/// outage log, which writes once per change of state rather than once per probe.
+/// Ready when every database answers and has every embedded migration, and the bucket map is read. An unreachable
+/// database goes to the outage log, which writes once per change of state rather than once per probe.
 /// </summary>
-internal sealed class DatabaseReadyCheck(Migrator migrator, Outages outages) : IHealthCheck
+internal sealed class DatabaseReadyCheck(Migrator migrator, BucketMap map, BucketMapRefresher mapRefresher, Outages outages) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -77,9 +81,14 @@ internal sealed class DatabaseReadyCheck(Migrator migrator, Outages outages) : I
         {
             var pending = await migrator.PendingMigrationsAsync(cancellationToken);
             outages.Database.Succeeded();
-            return pending.Count == 0
-                ? HealthCheckResult.Healthy()
-                : HealthCheckResult.Unhealthy($"migration(s) not applied: {string.Join(", ", pending)}");
+            if (pending.Count == 0 && !map.IsLoaded)
+            {
+                // Migrated since the last poll (the migrate command): no need to wait for the next.
+                await mapRefresher.RefreshAsync(cancellationToken);
+            }
+            return pending.Count > 0 ? HealthCheckResult.Unhealthy($"migration(s) not applied: {string.Join(", ", pending)}")
+                : !map.IsLoaded ? HealthCheckResult.Unhealthy("the bucket map is not read yet")
+                : HealthCheckResult.Healthy();
         }
         catch (Exception ex) when (DatabaseFailures.IsUnavailable(ex))
         {

@@ -25,6 +25,8 @@ internal static class DatabaseFailures
                     or MySqlErrorCode.HostIsBlocked or MySqlErrorCode.HostNotPrivileged }:
                 // A connection lost in the middle of a command.
                 case MySqlEndOfStreamException:
+                // Which shard holds a link is not known until the control database answers.
+                case BucketMapUnavailableException:
                 case SocketException:
                     return true;
             }

@@ -6,11 +6,11 @@ using MySqlConnector;
 namespace Shortlink.Infrastructure.Data;
 
 /// <summary>
-/// Applies the versioned SQL files embedded from Infrastructure/Data/Migrations with Evolve, to the primary and, when it
-/// is another database, to the control database. Each gets the whole schema and uses its part of it: one migration
-/// history for every database, and a database can take either role.
+/// Applies the versioned SQL files embedded from Infrastructure/Data/Migrations with Evolve, to each shard's primary and,
+/// when it is another database, to the control database. Each gets the whole schema and uses its part of it: one
+/// migration history for every database, and a database can take any role.
 /// </summary>
-internal sealed class Migrator(MySqlDataSource primary, ControlDatabase control, ILogger<Migrator> logger)
+internal sealed class Migrator(ShardSet shards, ControlDatabase control, ILogger<Migrator> logger)
 {
     private const string ResourcePrefix = "Migrations.";
     private const string ChangelogTable = "schema_changelog";
@@ -22,7 +22,7 @@ internal sealed class Migrator(MySqlDataSource primary, ControlDatabase control,
         .ToArray();
 
     private IEnumerable<MySqlDataSource> DataSources =>
-        ReferenceEquals(control.DataSource, primary) ? [primary] : [primary, control.DataSource];
+        shards.All.Select(shard => shard.Primary).Append(control.DataSource).Distinct();
 
     public async Task MigrateAsync(CancellationToken ct)
     {

@@ -7,30 +7,17 @@ using Shortlink.Infrastructure.Telemetry;
 namespace Shortlink.Infrastructure.Data;
 
 /// <summary>
-/// The read replicas (Database:Replicas) and which of them are in the read rotation, round robin. A replica is in
-/// while its copy of the primary's heartbeat trails the primary's own by at most Database:MaxReplicaLagSeconds, as
-/// <see cref="ReplicaMonitor"/> measures every heartbeat; it starts out of rotation until its first measurement. The
-/// replication threads' own figure is not used: Seconds_Behind_Master reads 0 while the SQL thread is stopped.
+/// A shard's read replicas (Database:Replicas, Database:Shards:N:Replicas) and which of them are in the read rotation,
+/// round robin. A replica is in while its copy of its primary's heartbeat trails the primary's own by at most
+/// Database:MaxReplicaLagSeconds, as <see cref="ReplicaMonitor"/> measures every heartbeat; it starts out of rotation
+/// until its first measurement. The replication threads' own figure is not used: Seconds_Behind_Master reads 0 while
+/// the SQL thread is stopped.
 /// </summary>
-internal sealed class ReplicaSet : IAsyncDisposable
+internal sealed class ReplicaSet(int shard, IEnumerable<string> connectionStrings, ILoggerFactory loggers) : IAsyncDisposable
 {
-    private readonly Replica[] replicas;
+    private readonly Replica[] replicas = [.. connectionStrings.Select((connectionString, index) =>
+        new Replica(shard, index, DataServiceCollectionExtensions.DataSource(connectionString, loggers)))];
     private int next = -1;
-
-    public ReplicaSet(IOptions<ShortlinkOptions> options, ILoggerFactory loggers, IMeterFactory meters)
-    {
-        replicas = [.. options.Value.Database.Replicas.Select((connectionString, index) =>
-            new Replica(index, DataServiceCollectionExtensions.DataSource(connectionString, loggers)))];
-        var meter = meters.Create(ShortlinkMetrics.MeterName);
-        meter.CreateObservableGauge("shortlink.database.replica.in_rotation",
-            () => replicas.Select(replica => new Measurement<int>(replica.InRotation ? 1 : 0, replica.Tag)), "{replica}",
-            "Whether the replica serves reads (1) or has left the rotation (0)");
-        meter.CreateObservableGauge("shortlink.database.replica.lag",
-            // Each lag read once: the monitor and the requests may set it in between.
-            () => replicas.Select(replica => (replica.Tag, Lag: replica.LagSeconds)).Where(replica => replica.Lag is not null)
-                .Select(replica => new Measurement<double>(replica.Lag!.Value, replica.Tag)),
-            "s", "How far the replica's copy of the primary's heartbeat trails the primary's, at the last measurement");
-    }
 
     public IReadOnlyList<Replica> All => replicas;
 
@@ -62,16 +49,19 @@ internal sealed class ReplicaSet : IAsyncDisposable
 }
 
 /// <summary>One read replica: its connections, and whether it serves reads.</summary>
-internal sealed class Replica(int index, MySqlDataSource dataSource)
+internal sealed class Replica(int shard, int index, MySqlDataSource dataSource)
 {
     private volatile bool inRotation;
 
     public MySqlDataSource DataSource => dataSource;
 
-    /// <summary>Its position in Database:Replicas, which names it in logs and metrics (never its connection string).</summary>
+    /// <summary>Its shard's number and its position in the shard's replicas name it in logs and metrics (never its connection string).</summary>
+    public int Shard => shard;
+
     public int Index => index;
 
-    public KeyValuePair<string, object?> Tag { get; } = new("replica", index.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    public KeyValuePair<string, object?>[] Tags { get; } =
+        [new("shard", shard.ToString(System.Globalization.CultureInfo.InvariantCulture)), new("replica", index.ToString(System.Globalization.CultureInfo.InvariantCulture))];
 
     public bool InRotation => inRotation;
 
@@ -88,24 +78,22 @@ internal sealed class Replica(int index, MySqlDataSource dataSource)
 }
 
 /// <summary>
-/// Every Database:HeartbeatMilliseconds: reads the primary's latest heartbeat and each replica's copy of it, puts each
-/// replica in or out of the read rotation by how far its copy trails, then writes the next heartbeat on the primary
-/// (every instance does; the row holds the latest). The lag is measured in whole heartbeats, hence an interval of at
-/// most half of Database:MaxReplicaLagSeconds. Both times are the primary's clock, so no two machines' clocks are compared. A replica that
-/// does not answer within the interval leaves the rotation; one that catches up comes back by itself. Changes are
-/// logged once each. With no replicas configured it does nothing.
+/// For each shard with replicas, every Database:HeartbeatMilliseconds: reads the shard primary's latest heartbeat and each
+/// of its replicas' copy of it, puts each replica in or out of the read rotation by how far its copy trails, then writes
+/// the next heartbeat on the primary (every instance does; the row holds the latest). The lag is measured in whole
+/// heartbeats, hence an interval of at most half of Database:MaxReplicaLagSeconds. Both times are the primary's clock,
+/// so no two machines' clocks are compared. A replica that does not answer within the interval leaves the rotation; one
+/// that catches up comes back by itself. Changes are logged once each. Shards without replicas write no heartbeat.
 /// </summary>
-internal sealed class ReplicaMonitor(MySqlDataSource primary, ReplicaSet replicas, IOptions<ShortlinkOptions> options,
-    ILogger<ReplicaMonitor> logger) : BackgroundService
+internal sealed class ReplicaMonitor(ShardSet shards, IOptions<ShortlinkOptions> options, ILogger<ReplicaMonitor> logger) : BackgroundService
 {
     private readonly DatabaseOptions settings = options.Value.Database;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(shards.All.Where(shard => shard.Replicas.All.Count > 0).Select(shard => MonitorAsync(shard, stoppingToken)));
+
+    private async Task MonitorAsync(Shard shard, CancellationToken stoppingToken)
     {
-        if (replicas.All.Count == 0)
-        {
-            return;
-        }
         var interval = TimeSpan.FromMilliseconds(settings.HeartbeatMilliseconds);
         using var timer = new PeriodicTimer(interval);
         try
@@ -114,9 +102,9 @@ internal sealed class ReplicaMonitor(MySqlDataSource primary, ReplicaSet replica
             {
                 // Against the latest beat before this one is written: a replica that has caught up has that very beat,
                 // lag 0, where a beat written a moment ago would have it look one interval behind.
-                var beat = await LatestBeatAsync(stoppingToken);
-                await Task.WhenAll(replicas.All.Select(replica => MeasureAsync(replica, beat, interval, stoppingToken)));
-                await WriteBeatAsync(stoppingToken);
+                var beat = await LatestBeatAsync(shard.Primary, stoppingToken);
+                await Task.WhenAll(shard.Replicas.All.Select(replica => MeasureAsync(replica, beat, interval, stoppingToken)));
+                await WriteBeatAsync(shard.Primary, stoppingToken);
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));
         }
@@ -126,12 +114,12 @@ internal sealed class ReplicaMonitor(MySqlDataSource primary, ReplicaSet replica
     }
 
     /// <returns>The primary's latest heartbeat, or null while the primary does not answer or has none yet (the replicas then stay as they are).</returns>
-    private Task<DateTime?> LatestBeatAsync(CancellationToken ct) =>
-        OnPrimaryAsync(connection => connection.QuerySingleOrDefaultAsync<DateTime?>(new CommandDefinition(
+    private static Task<DateTime?> LatestBeatAsync(MySqlDataSource primary, CancellationToken ct) =>
+        OnPrimaryAsync(primary, connection => connection.QuerySingleOrDefaultAsync<DateTime?>(new CommandDefinition(
             "SELECT beat FROM replication_heartbeat WHERE id = 1", cancellationToken: ct)), ct);
 
-    private async Task WriteBeatAsync(CancellationToken ct) => await
-        OnPrimaryAsync(async connection =>
+    private static async Task WriteBeatAsync(MySqlDataSource primary, CancellationToken ct) => await
+        OnPrimaryAsync(primary, async connection =>
         {
             await connection.ExecuteAsync(new CommandDefinition(
                 "INSERT INTO replication_heartbeat (id, beat) VALUES (1, UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE beat = VALUES(beat)",
@@ -139,7 +127,7 @@ internal sealed class ReplicaMonitor(MySqlDataSource primary, ReplicaSet replica
             return null;
         }, ct);
 
-    private async Task<DateTime?> OnPrimaryAsync(Func<MySqlConnection, Task<DateTime?>> work, CancellationToken ct)
+    private static async Task<DateTime?> OnPrimaryAsync(MySqlDataSource primary, Func<MySqlConnection, Task<DateTime?>> work, CancellationToken ct)
     {
         try
         {
@@ -186,12 +174,13 @@ internal sealed class ReplicaMonitor(MySqlDataSource primary, ReplicaSet replica
         }
         if (was && !inRotation)
         {
-            logger.LogWarning("Replica {Replica} left the read rotation ({Reason}); its reads go to the others or to the primary", replica.Index,
-                failure ?? $"{lag:0.000} s behind the primary, more than {settings.MaxReplicaLagSeconds} s");
+            logger.LogWarning("Replica {Replica} of shard {Shard} left the read rotation ({Reason}); its reads go to the others or to the primary",
+                replica.Index, replica.Shard, failure ?? $"{lag:0.000} s behind the primary, more than {settings.MaxReplicaLagSeconds} s");
         }
         else if (!was && inRotation)
         {
-            logger.LogInformation("Replica {Replica} is in the read rotation ({Lag:0.000} s behind the primary)", replica.Index, lag);
+            logger.LogInformation("Replica {Replica} of shard {Shard} is in the read rotation ({Lag:0.000} s behind the primary)",
+                replica.Index, replica.Shard, lag);
         }
     }
 }

@@ -35,6 +35,11 @@ internal static class CommonProblems
     public static readonly ProblemType TooManyRequests = new("too-many-requests", 429, "Too many requests");
     public static readonly ProblemType InternalError = new("internal-error", 500, "An unexpected error occurred");
     public static readonly ProblemType ServiceUnavailable = new("service-unavailable", 503, "The service cannot answer right now");
+    public static readonly ProblemType BucketMoving = new("bucket-moving", 503, "The link's shard is changing");
+
+    public const string BucketMovingDetail =
+        "Links with this code are being moved to another database shard, and their changes wait for the move's last seconds; " +
+        "send the request again after the number of seconds in Retry-After (in a bulk response: after 2 seconds).";
 
     /// <summary>The type of an answer that carries a status alone (routing, Kestrel, the body reader).</summary>
     public static ProblemType? ForStatus(int status) => status switch
@@ -161,6 +166,11 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problemDeta
         if (exception is BadHttpRequestException bad)
         {
             problem = RequestProblems.From(bad);
+        }
+        else if (exception is Data.BucketMovingException moving)
+        {
+            httpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(moving.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            problem = Problem(CommonProblems.BucketMoving, CommonProblems.BucketMovingDetail);
         }
         else if (Data.DatabaseFailures.IsUnavailable(exception))
         {

@@ -70,7 +70,7 @@ internal static class CreateLink
             .ReadsJsonBody()
             .WithIdempotency<Request>()
             .WithResponseHeader(StatusCodes.Status201Created, "Location", "The new link's path in the API.")
-            .ProducesProblems(LinkProblems.SlugTaken, LinkProblems.UrlBlocked, LinkProblems.RedirectLoop);
+            .ProducesProblems(LinkProblems.SlugTaken, LinkProblems.UrlBlocked, LinkProblems.RedirectLoop, LinkProblems.WriteConflict, CommonProblems.BucketMoving);
 
     public static async Task<Results<Created<LinkResponse>, ProblemHttpResult>> Handle(
         Request request, ClaimsPrincipal user, LinkTargets targets, Databases databases, LinkCache cache, ShortDomain domain,
@@ -81,8 +81,16 @@ internal static class CreateLink
         {
             return Problems.Of(type, detail);
         }
-        await using var connection = await databases.OpenForCodeAsync(draft.Row.Code, ct);
-        var stored = (await LinkSql.InsertAsync(connection, [draft], ct))[0];
+        var (stored, contended, moving) = (await LinkInserts.InsertAsync(databases, [draft], ct))[0];
+        if (moving is not null)
+        {
+            // Answered by the exception handler, with Retry-After, as every other write to a bucket being moved.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(moving);
+        }
+        if (contended)
+        {
+            return Problems.Of(LinkProblems.WriteConflict, LinkProblems.WriteConflictDetail);
+        }
         if (stored is null)
         {
             return SlugTaken(draft.Row.Code);

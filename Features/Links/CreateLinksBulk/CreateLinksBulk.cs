@@ -102,38 +102,21 @@ internal static class CreateLinksBulk
             }
             drafts.Add((i, draft));
         }
-        if (drafts.Count > 0)
+        var inserted = await LinkInserts.InsertAsync(databases, drafts.ConvertAll(d => d.Draft), ct);
+        foreach (var ((index, draft), (stored, contended, moving)) in drafts.Zip(inserted))
         {
-            var stored = await InsertAsync(databases, drafts.ConvertAll(d => d.Draft), ct);
-            for (var d = 0; d < drafts.Count; d++)
-            {
-                var (index, draft) = drafts[d];
-                results[index] = stored is null
-                    ? Failure(index, LinkProblems.WriteConflict, LinkProblems.WriteConflictDetail, null)
-                    : stored[d] is { } row
-                    ? new ItemResult(index, StatusCodes.Status201Created, LinkResponse.From(row, draft.Tags, domain), null)
-                    : Failure(index, LinkProblems.SlugTaken, LinkProblems.SlugTakenDetail(draft.Row.Code), null);
-            }
+            results[index] = moving is not null
+                ? Failure(index, CommonProblems.BucketMoving, CommonProblems.BucketMovingDetail, null)
+                : contended
+                ? Failure(index, LinkProblems.WriteConflict, LinkProblems.WriteConflictDetail, null)
+                : stored is not null
+                ? new ItemResult(index, StatusCodes.Status201Created, LinkResponse.From(stored, draft.Tags, domain), null)
+                : Failure(index, LinkProblems.SlugTaken, LinkProblems.SlugTakenDetail(draft.Row.Code), null);
         }
         var created = results.Count(r => r!.Link is not null);
         await cache.ForgetAsync(domain.Name, results.Where(r => r!.Link is not null).Select(r => r!.Link!.Code));
         ShortlinkMetrics.LinkCreated(created);
         return TypedResults.Ok(new Response(created, items.Count - created, results!));
-    }
-
-    /// <summary>The stored rows, or null when concurrent bulks kept deadlocking with this one and it gave way.</summary>
-    private static async Task<IReadOnlyList<LinkRow?>?> InsertAsync(Databases databases, List<LinkDraft> drafts, CancellationToken ct)
-    {
-        // One shard today: the first code picks the connection.
-        await using var connection = await databases.OpenForCodeAsync(drafts[0].Row.Code, ct);
-        try
-        {
-            return await LinkSql.InsertAsync(connection, drafts, ct);
-        }
-        catch (MySqlException ex) when (LinkSql.IsContention(ex))
-        {
-            return null;
-        }
     }
 
     private static ItemResult Failure(int index, ProblemType type, string detail, IDictionary<string, string[]>? errors) =>

@@ -16,7 +16,7 @@ internal static class DeleteLink
             .WithSummary("Delete a link")
             .WithDescription("The code answers 404 afterwards and is never handed out again.")
             .Requires(ApiPolicies.WriteLinks)
-            .ProducesProblems(LinkProblems.LinkNotFound)
+            .ProducesProblems(LinkProblems.LinkNotFound, CommonProblems.BucketMoving)
             .TakesCodeInPath(parentAnswersOtherMethods: true);
 
     public static async Task<Results<NoContent, ProblemHttpResult>> Handle(
@@ -33,7 +33,7 @@ internal static class DeleteLink
             return LinkProblems.NotFound(code);
         }
         var caller = ApiCaller.From(user);
-        await using var connection = await databases.OpenForCodeAsync(code, ct);
+        await using var connection = await databases.OpenForCodeWriteAsync(domain.Name, code, ct);
         var affected = await connection.ExecuteAsync(new CommandDefinition(sql,
             new { Now = DatabaseTime.Stored(clock.GetUtcNow()), Domain = domain.Name, Code = code, AllOwners = caller.SeesAllOwners, caller.OwnerId },
             cancellationToken: ct));

@@ -24,7 +24,7 @@ internal static class GetLink
         {
             return LinkProblems.NotFound(code);
         }
-        await using var connection = await databases.OpenForCodeAsync(code, ct);
+        await using var connection = await databases.OpenForCodeAsync(domain.Name, code, ct);
         var row = await LinkSql.FindVisibleAsync(connection, domain.Name, code, ApiCaller.From(user), ct);
         if (row is null)
         {

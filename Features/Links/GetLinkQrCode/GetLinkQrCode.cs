@@ -59,7 +59,7 @@ internal static class GetLinkQrCode
             return LinkProblems.NotFound(code);
         }
         LinkRow? link;
-        await using (var connection = await databases.OpenForCodeAsync(code, ct))
+        await using (var connection = await databases.OpenForCodeAsync(domain.Name, code, ct))
         {
             link = await LinkSql.FindVisibleAsync(connection, domain.Name, code, ApiCaller.From(http.User), ct);
         }

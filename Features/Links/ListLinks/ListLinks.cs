@@ -67,17 +67,25 @@ internal static class ListLinks
             after = lastId;
         }
         var limit = query.Limit ?? DefaultLimit;
-        await using var connection = await databases.OpenForListingAsync(ct);
-        var rows = await PageAsync(connection, domain.Name, owner, after, query.Tag, query.Q, limit + 1, ct);
-        var hasMore = rows.Count > limit;
-        if (hasMore)
-        {
-            rows.RemoveAt(limit);
-        }
-        var tags = await LinkSql.TagsOfAsync(connection, rows.ConvertAll(r => r.Id), ct);
-        var items = rows.ConvertAll(row => LinkResponse.From(row, tags[row.Id].ToArray(), domain));
-        var next = hasMore ? cursors.Encode(rows[^1].Id, query.Tag, query.Q, owner) : null;
-        return TypedResults.Ok(new Page(items, next));
+        var parts = await Task.WhenAll(databases.Shards.Select(shard =>
+            ShardPartAsync(databases, shard, domain.Name, owner, after, query.Tag, query.Q, limit, ct)));
+        var (rows, next) = ShardedPages.Merge(parts, limit, link => link.Row.Id);
+        var items = rows.ConvertAll(link => LinkResponse.From(link.Row, link.Tags, domain));
+        return TypedResults.Ok(new Page(items, next is { } below ? cursors.Encode(below, query.Tag, query.Q, owner) : null));
+    }
+
+    private sealed record TaggedRow(LinkRow Row, string[] Tags);
+
+    /// <summary>One shard's part of the page: up to limit + 1 links below the cursor, with the tags of those it holds.</summary>
+    private static async Task<ShardPage<TaggedRow>> ShardPartAsync(Databases databases, Shard shard, string domain, Guid? owner, Guid? after,
+        string? tag, string? q, int limit, CancellationToken ct)
+    {
+        await using var connection = await databases.OpenForListingAsync(shard, ct);
+        var rows = await PageAsync(connection, domain, owner, after, tag, q, limit + 1, ct);
+        var owned = rows.FindAll(row => databases.ShardFor(row.Domain, row.Code) == shard);
+        var tags = await LinkSql.TagsOfAsync(connection, owned.ConvertAll(r => r.Id), ct);
+        return new ShardPage<TaggedRow>(owned.ConvertAll(row => new TaggedRow(row, tags[row.Id].ToArray())),
+            rows.Count > limit ? rows[^1].Id : null);
     }
 
     /// <summary>

@@ -61,7 +61,7 @@ internal static class UpdateLink
             .Requires(ApiPolicies.WriteLinks)
             .Validate<Request>()
             .ReadsJsonBody()
-            .ProducesProblems(LinkProblems.LinkNotFound, LinkProblems.UrlBlocked, LinkProblems.RedirectLoop)
+            .ProducesProblems(LinkProblems.LinkNotFound, LinkProblems.UrlBlocked, LinkProblems.RedirectLoop, CommonProblems.BucketMoving)
             .TakesCodeInPath(parentAnswersOtherMethods: true);
 
     public static async Task<Results<Ok<LinkResponse>, ValidationProblem, ProblemHttpResult>> Handle(
@@ -79,7 +79,7 @@ internal static class UpdateLink
         {
             return LinkProblems.NotFound(code);
         }
-        await using var connection = await databases.OpenForCodeAsync(code, ct);
+        await using var connection = await databases.OpenForCodeWriteAsync(domain.Name, code, ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         var current = await LinkSql.FindVisibleForUpdateAsync(connection, transaction, domain.Name, code, ApiCaller.From(user), ct);
         if (current is null)

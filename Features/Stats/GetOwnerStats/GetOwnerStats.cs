@@ -73,25 +73,25 @@ internal static class GetOwnerStats
         var includeBots = query.IncludeBots ?? false;
         // The owner's links come from the (owner_id, id) index, and each link's rollups from their primary key, in both
         // halves of the union. One dimension per statement: with a list of them, the join reads every dimension of
-        // every hour (or day) of each link.
-        static string Of(string dimension) => StatsSql.Rollups((table, time) => $"""
+        // every hour (or day) of each link. A shard's rows of buckets it does not hold (a move's copy, or what a move left
+        // for the clean-up) are counted where the bucket is held.
+        static string Of(string dimension, bool leavesOut) => StatsSql.Rollups((table, time) => $"""
             SELECT l.id, l.code, r.visits FROM links l JOIN {table} r ON r.link_id = l.id
             WHERE l.domain = @Domain AND l.deleted_at IS NULL AND (@AllOwners OR l.owner_id = @OwnerId)
-              AND r.is_bot IN @Bots AND r.dimension = '{dimension}' AND {time}
+              AND r.is_bot IN @Bots AND r.dimension = '{dimension}' AND {time}{(leavesOut ? " AND l.bucket NOT IN @Foreign" : "")}
             """);
-        var sql = $"""
+        static string Sql(bool leavesOut) => $"""
             SELECT COUNT(*) AS links, CAST(COALESCE(SUM(visits), 0) AS SIGNED) AS visits
-            FROM (SELECT SUM(visits) AS visits FROM ({Of(VisitRollups.Total)}) totals GROUP BY id) per_link;
-            SELECT CAST(COALESCE(SUM(visits), 0) AS SIGNED) FROM ({Of(VisitRollups.Visitors)}) visitors;
+            FROM (SELECT SUM(visits) AS visits FROM ({Of(VisitRollups.Total, leavesOut)}) totals GROUP BY id) per_link;
+            SELECT CAST(COALESCE(SUM(visits), 0) AS SIGNED) FROM ({Of(VisitRollups.Visitors, leavesOut)}) visitors;
             SELECT code, CAST(SUM(visits) AS SIGNED) AS visits
-            FROM ({Of(VisitRollups.Total)}) totals
+            FROM ({Of(VisitRollups.Total, leavesOut)}) totals
             GROUP BY id, code
             ORDER BY visits DESC, code
             LIMIT @Top
             """;
         var rollups = RollupRange.Of(range.From, range.To);
-        await using var connection = await databases.OpenForListingAsync(ct);
-        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(sql, new
+        var parameters = new DynamicParameters(new
         {
             Domain = domain.Name,
             AllOwners = caller.SeesAllOwners,
@@ -102,10 +102,24 @@ internal static class GetOwnerStats
             rollups.DaysFrom,
             rollups.DaysTo,
             Top = TopCount,
-        }, cancellationToken: ct));
-        var total = await results.ReadSingleAsync<Total>();
-        var visitors = await results.ReadSingleAsync<long>();
-        var top = await results.ReadAsync<LinkVisits>();
+        });
+        // Each link and its rollups live on one shard: the sums add up across shards, and the top links of all are among
+        // each shard's own top.
+        var shards = await Task.WhenAll(databases.Shards.Select(async shard =>
+        {
+            var foreign = databases.ForeignOn(shard);
+            var onShard = new DynamicParameters(parameters);
+            onShard.Add("Foreign", foreign);
+            await using var connection = await databases.OpenForListingAsync(shard, ct);
+            await using var results = await connection.QueryMultipleAsync(new CommandDefinition(Sql(leavesOut: foreign.Count > 0), onShard,
+                cancellationToken: ct));
+            return (Total: await results.ReadSingleAsync<Total>(), Visitors: await results.ReadSingleAsync<long>(),
+                Top: (await results.ReadAsync<LinkVisits>()).AsList());
+        }));
+        var total = new Total(shards.Sum(shard => shard.Total.Links), shards.Sum(shard => shard.Total.Visits));
+        var visitors = shards.Sum(shard => shard.Visitors);
+        var top = shards.SelectMany(shard => shard.Top).OrderByDescending(link => link.Visits).ThenBy(link => link.Code, StringComparer.Ordinal)
+            .Take(TopCount);
         return TypedResults.Ok(new Response(
             DatabaseTime.Utc(range.From),
             DatabaseTime.Utc(range.To),

@@ -130,7 +130,7 @@ internal static class ListLinkVisits
         var filters = new Filters(link.Id, from, to);
         if (csv)
         {
-            return TypedResults.Stream(body => ExportAsync(body, databases, code, filters, http.RequestAborted), CsvContentType,
+            return TypedResults.Stream(body => ExportAsync(body, databases, link, filters, http.RequestAborted), CsvContentType,
                 $"{link.Code}-visits.csv");
         }
         var caller = ApiCaller.From(http.User);
@@ -194,10 +194,10 @@ internal static class ListLinkVisits
     /// Every visit of the listing as CSV, written row by row as the server sends them: Dapper's reader buffers
     /// nothing, and Sylvan writes each row as it reads it, so an export of millions holds one row in memory at a time.
     /// </summary>
-    private static async Task ExportAsync(Stream body, Databases databases, string code, Filters filters, CancellationToken ct)
+    private static async Task ExportAsync(Stream body, Databases databases, LinkRow link, Filters filters, CancellationToken ct)
     {
         var sql = $"SELECT {CsvColumns} FROM visits {filters.Where} ORDER BY occurred_at DESC, id DESC";
-        await using var connection = await databases.OpenForCodeStatsAsync(code, ct);
+        await using var connection = await databases.OpenForCodeStatsAsync(link.Domain, link.Code, ct);
         await using var rows = await connection.ExecuteReaderAsync(new CommandDefinition(sql, new
         {
             filters.LinkId,
