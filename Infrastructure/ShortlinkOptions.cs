@@ -95,7 +95,12 @@ internal sealed class ShortlinkOptions : IValidatableObject
                     [$"{nameof(Database)}.{nameof(DatabaseOptions.Replicas)}"]);
             }
         }
-        foreach (var (number, shard) in Database.Shards)
+        foreach (var (number, _) in Database.Shards.Where(shard => shard.Value.ConnectionString.Length == 0 && shard.Value.Replicas.Count > 0))
+        {
+            yield return new ValidationResult($"Database:Shards:{number} has replicas but no ConnectionString, its primary.",
+                [$"{nameof(Database)}.{nameof(DatabaseOptions.Shards)}"]);
+        }
+        foreach (var (number, shard) in Database.ConfiguredShards)
         {
             if (number < 1)
             {
@@ -174,9 +179,13 @@ internal sealed class DatabaseOptions
     /// <summary>
     /// Shards beyond the first, by number from 1 (Database:Shards:1:ConnectionString, Database:Shards:1:Replicas:0). The
     /// first, shard 0, is ConnectionString with Replicas. A shard holds the links of the buckets the control database's
-    /// bucket map gives it, with their visits and rollups; a new one holds none until buckets are moved to it.
+    /// bucket map gives it, with their visits and rollups; a new one holds none until buckets are moved to it. One with
+    /// an empty ConnectionString is no shard, so that a deployment file can name it for those who turn it on.
     /// </summary>
     public Dictionary<int, ShardOptions> Shards { get; set; } = [];
+
+    /// <summary>The shards beyond the first that are configured, by number.</summary>
+    public IEnumerable<KeyValuePair<int, ShardOptions>> ConfiguredShards => Shards.Where(shard => shard.Value.ConnectionString.Length > 0);
 
     /// <summary>How far a replica's heartbeat may trail the primary's before the replica leaves the read rotation.</summary>
     [Range(0.1, 3600)]

@@ -36,7 +36,8 @@ public sealed class ShortlinkOptionsTests
     [TestCase("Database:Replicas:0", "User ID=shortlink", "Database:Replicas:0")]
     [TestCase("Database:ControlConnectionString", "no=such;setting=here", "ControlConnectionString")]
     [TestCase("Database:Shards:1:ConnectionString", "User ID=shortlink", "Database:Shards:1:ConnectionString")]
-    [TestCase("Database:Shards:2:Replicas:0", "no=such;setting=here", "Database:Shards:2:Replicas:0")]
+    [TestCase("Database:Shards:3:ConnectionString", "no=such;setting=here", "Database:Shards:3:ConnectionString")]
+
     [TestCase("Database:Shards:0:ConnectionString", "Server=shard-0", "numbered from 1")]
     public void A_bad_value_in_any_section_fails_naming_the_key(string key, string value, string named)
     {
@@ -45,6 +46,19 @@ public sealed class ShortlinkOptionsTests
         {
             Assert.That(result.Failed, Is.True);
             Assert.That(result.FailureMessage, Does.Contain(named));
+        });
+    }
+
+    [Test]
+    public void A_shard_with_an_empty_connection_string_is_no_shard_but_a_bad_or_orphaned_replica_is_named()
+    {
+        var badReplica = Validate(("Database:Shards:2:ConnectionString", "Server=shard-2"), ("Database:Shards:2:Replicas:0", "no=such;setting=here"));
+        var orphan = Validate(("Database:Shards:2:Replicas:0", "Server=replica-2"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(Validate(("Database:Shards:1:ConnectionString", "")).Succeeded, Is.True);
+            Assert.That(badReplica.FailureMessage, Does.Contain("Database:Shards:2:Replicas:0"));
+            Assert.That(orphan.FailureMessage, Does.Contain("Database:Shards:2 has replicas but no ConnectionString"));
         });
     }
 

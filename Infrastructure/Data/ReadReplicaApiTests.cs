@@ -46,8 +46,8 @@ public abstract class ReplicaApiTestBase : ApiTestBase
     [SetUp]
     public async Task WaitForTheReplicaAsync() => await Eventually.TrueAsync(async () => await InRotationAsync(), TimeSpan.FromSeconds(30));
 
-    protected async Task<bool> InRotationAsync() =>
-        await PrometheusText.SumAsync(Http, "shortlink_database_replica_in_rotation", "replica=\"0\"") == 1;
+    protected async Task<bool> InRotationAsync(int shard = 0) =>
+        await PrometheusText.SumAsync(Http, "shortlink_database_replica_in_rotation", $"shard=\"{shard}\"", "replica=\"0\"") == 1;
 
     protected static async Task<long> CounterAsync(string server, string name)
     {

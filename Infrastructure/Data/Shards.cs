@@ -54,7 +54,7 @@ internal sealed class ShardSet : IAsyncDisposable
     {
         var database = options.Value.Database;
         All = [new Shard(0, first, new ReplicaSet(0, database.Replicas, loggers)),
-            .. database.Shards.OrderBy(shard => shard.Key).Select(shard => new Shard(shard.Key,
+            .. database.ConfiguredShards.OrderBy(shard => shard.Key).Select(shard => new Shard(shard.Key,
                 DataServiceCollectionExtensions.DataSource(shard.Value.ConnectionString, loggers), new ReplicaSet(shard.Key, shard.Value.Replicas, loggers)))];
         byNumber = All.ToDictionary(shard => shard.Number);
         var replicas = All.SelectMany(shard => shard.Replicas.All).ToList();

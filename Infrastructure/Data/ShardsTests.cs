@@ -149,7 +149,12 @@ public sealed class BucketMapTests
     {
         var options = Options.Create(new ShortlinkOptions
         {
-            Database = { ConnectionString = "Server=127.0.0.1;Database=a", Shards = { [1] = new ShardOptions { ConnectionString = "Server=127.0.0.1;Database=b" } } },
+            Database =
+            {
+                ConnectionString = "Server=127.0.0.1;Database=a",
+                // Shard 2 is named for a deployment that has not turned it on: no shard.
+                Shards = { [1] = new ShardOptions { ConnectionString = "Server=127.0.0.1;Database=b" }, [2] = new ShardOptions() },
+            },
         });
         var meters = Substitute.For<IMeterFactory>();
         meters.Create(Arg.Any<MeterOptions>()).Returns(call => new Meter(call.Arg<MeterOptions>()));
@@ -191,6 +196,7 @@ public sealed class BucketMapTests
         Assert.Multiple(() =>
         {
             Assert.That(map.Apply(2, Whole(bucket => bucket == 5 ? 7 : 1)), Does.Contain("shard 7"));
+            Assert.That(map.Apply(2, Whole(bucket => bucket == 5 ? 2 : 1)), Does.Contain("shard 2"));
             Assert.That(map.Apply(2, missing), Does.Contain("bucket 77"));
             Assert.That(map.Version, Is.EqualTo(1));
             Assert.That(map.ShardOf(5).Number, Is.Zero);
