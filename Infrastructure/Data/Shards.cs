@@ -122,7 +122,7 @@ internal sealed class BucketMap
     /// </summary>
     public static readonly TimeSpan StaleAfter = TimeSpan.FromSeconds(2);
 
-    /// <summary>What a refused write is told to wait: a move's freeze lasts about <see cref="StaleAfter"/> and a poll.</summary>
+    /// <summary>What a refused write is told to wait: a move's freeze lasts <see cref="StaleAfter"/>, two polls and the second copy.</summary>
     private static readonly TimeSpan FrozenRetryAfter = TimeSpan.FromSeconds(2);
 
     private readonly ShardSet shards;
