@@ -74,8 +74,7 @@ app.UseOpenApiDocuments();
 HttpMethodMetadata readOnly = new([HttpMethods.Get, HttpMethods.Head]);
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).WithMetadata(readOnly);
 app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") }).WithMetadata(readOnly);
-app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(readOnly)
-    .RestrictedTo(app.Services.GetRequiredService<IOptions<ShortlinkOptions>>().Value.Network.MetricsNetworks);
+app.MapMetrics();
 // A worker answers only health and metrics: its job is the visit queue.
 if (app.Services.GetRequiredService<IOptions<ShortlinkOptions>>().Value.ServesApi)
 {

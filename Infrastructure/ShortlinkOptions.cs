@@ -46,6 +46,7 @@ internal sealed class ShortlinkOptions : IValidatableObject
     public CacheOptions Cache { get; set; } = new();
 
     [Required]
+    [ValidateObjectMembers]
     public TelemetryOptions Telemetry { get; set; } = new();
 
     [Required, ValidateObjectMembers]
@@ -408,6 +409,20 @@ internal sealed class TelemetryOptions
     /// default level, where it would cost more than the redirect; Information logs every visit.
     /// </summary>
     public Serilog.Events.LogEventLevel VisitLogLevel { get; set; } = Serilog.Events.LogEventLevel.Debug;
+
+    /// <summary>
+    /// Spans of requests, queries, the cache and the visit pipeline, exported over OTLP when the standard
+    /// OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set. Off: no tracer at all.
+    /// </summary>
+    public bool Tracing { get; set; } = true;
+
+    /// <summary>
+    /// The share of traces started here that are recorded; a trace whose caller sampled it (traceparent) follows the
+    /// caller's decision, so a trace is never cut in half between services. Unset: all of them when an OTLP exporter is
+    /// configured, none without one (there is nowhere to send them, and recording costs the redirect allocations).
+    /// </summary>
+    [Range(0.0, 1.0)]
+    public double? TraceSampleRatio { get; set; }
 }
 
 /// <summary>The visit pipeline: from the redirect through a bounded buffer to the batch writer.</summary>

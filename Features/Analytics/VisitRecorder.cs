@@ -64,6 +64,10 @@ internal sealed class VisitRecorder
             "Visits held between the redirect and the writer");
         dropped = meter.CreateCounter<long>("shortlink.visits.dropped", "{visit}",
             "Redirected visits that were not recorded: the buffer was full, the instance stopped before writing them, or the database refused their batch");
+        foreach (var reason in (string[])["buffer-full", "shutdown", "write-failed"])
+        {
+            dropped.Add(0, new KeyValuePair<string, object?>("reason", reason));
+        }
     }
 
     public ChannelReader<VisitEvent> Reader => buffer.Reader;
@@ -97,7 +101,12 @@ internal sealed class VisitRecorder
         {
             Trace = Activity.Current?.Context ?? default,
         };
-        if (!buffer.Writer.TryWrite(visit))
+        var written = buffer.Writer.TryWrite(visit);
+        if (Activity.Current is { IsAllDataRequested: true } redirect)
+        {
+            redirect.AddEvent(new ActivityEvent(written ? "visit buffered" : "visit dropped"));
+        }
+        if (!written)
         {
             Dropped(1, "buffer-full");
         }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Data;
 using Dapper;
@@ -63,6 +64,7 @@ internal sealed class VisitBatchWriter
         this.logger = logger;
         var meter = meters.Create(ShortlinkMetrics.MeterName);
         recorded = meter.CreateCounter<long>("shortlink.visits.recorded", "{visit}", "Visits written to the database with their rollups");
+        recorded.Add(0);
         lag = meter.CreateHistogram<double>("shortlink.visits.lag", "s", "From the redirect to the commit that counted the visit",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600] });
     }
@@ -124,6 +126,7 @@ internal sealed class VisitBatchWriter
     /// <returns>The visits that were new (the rest had been written before).</returns>
     private async Task<List<VisitEvent>> WriteAsync(Shard shard, List<VisitEvent> batch, CancellationToken ct)
     {
+        using var activity = StartWriting(shard, batch);
         await using var connection = await databases.OpenPrimaryAsync(shard, ct);
         // Read committed: no gap locks, so writers side by side (Visits:Writers, several workers) wait for each other only
         // over rows both write. Under repeatable read, looking up a new visitor locked the gap it falls in, which the newest
@@ -146,8 +149,30 @@ internal sealed class VisitBatchWriter
         var newVisitors = await InsertNewVisitorsAsync(connection, transaction, fresh, ct);
         await AddToRollupsAsync(connection, transaction, VisitRollups.Of(fresh, classes, newVisitors), ct);
         await transaction.CommitAsync(ct);
+        activity?.SetTag("shortlink.visits.written", fresh.Count);
         return fresh;
     }
+
+    /// <summary>
+    /// A span for one shard's part of a batch: under the worker's "visits process" span, or on its own when the instance
+    /// writes its visits itself, then linked to the redirects that made them (as many as a span keeps links).
+    /// </summary>
+    private static Activity? StartWriting(Shard shard, List<VisitEvent> batch)
+    {
+        if (!ShortlinkActivities.Source.HasListeners())
+        {
+            return null;
+        }
+        var links = batch.Where(visit => visit.Trace != default).Select(visit => visit.Trace).Distinct().Take(MaxLinks)
+            .Select(trace => new ActivityLink(trace));
+        var activity = ShortlinkActivities.Source.StartActivity("visits write", ActivityKind.Internal, parentContext: default, links: links);
+        activity?.SetTag(DatabaseSpans.ShardTag, shard.Number);
+        activity?.SetTag("shortlink.visits.batch", batch.Count);
+        return activity;
+    }
+
+    /// <summary>OpenTelemetry's default limit of links per span.</summary>
+    private const int MaxLinks = 128;
 
     private static async Task InsertVisitsAsync(MySqlConnection connection, MySqlTransaction transaction, List<VisitEvent> visits,
         List<UserAgentClass> classes, CancellationToken ct)

@@ -1,7 +1,9 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
 using Shortlink.Infrastructure;
 using Shortlink.Infrastructure.Caching;
 using Shortlink.Infrastructure.Data;
+using Shortlink.Infrastructure.Telemetry;
 using ZiggyCreatures.Caching.Fusion;
 
 namespace Shortlink.Features.Links;
@@ -13,8 +15,13 @@ namespace Shortlink.Features.Links;
 /// "No such code" is kept briefly, so that a flood of made-up codes costs one query per code and then none.
 /// While the database is down, an entry past its time is still served (fail-safe) rather than a 503.
 /// </summary>
-internal sealed class LinkCache(IFusionCache cache, CacheKeys keys, Databases databases, IOptions<ShortlinkOptions> options)
+internal sealed class LinkCache(IFusionCache cache, CacheKeys keys, Databases databases, IOptions<ShortlinkOptions> options,
+    IMeterFactory meters)
 {
+    /// <summary>FusionCache counts hits; that a hit was a remembered "no such code" only the caller knows.</summary>
+    private readonly Counter<long> negativeHits = meters.Create(ShortlinkMetrics.MeterName).CreateCounter<long>(
+        "shortlink.cache.negative_hits", "{lookup}", "Lookups of a code answered from the cache with \"no such code\"").StartingAtZero();
+
     /// <summary>The L1 probe: memory only, so that a miss goes on to one GetOrSet that asks Redis and the database.</summary>
     private readonly FusionCacheEntryOptions inMemory = cache.CreateEntryOptions(entry => entry.SkipDistributedCacheRead = true);
 
@@ -42,15 +49,26 @@ internal sealed class LinkCache(IFusionCache cache, CacheKeys keys, Databases da
         var key = keys.Link(domain, code);
         if (settings.MemoryEnabled && await cache.TryGetAsync<CachedLink?>(key, inMemory, ct) is { HasValue: true } hit)
         {
+            if (hit.Value is null)
+            {
+                negativeHits.Add(1);
+            }
             return hit.Value;
         }
         return await LoadThroughCacheAsync(key, domain, code, ct);
     }
 
-    /// <remarks>Apart from <see cref="FindAsync"/>, so that a memory hit does not allocate the factory's closure.</remarks>
-    private ValueTask<CachedLink?> LoadThroughCacheAsync(string key, string domain, string code, CancellationToken ct) =>
-        cache.GetOrSetAsync<CachedLink?>(key, async (context, token) =>
+    /// <remarks>
+    /// Apart from <see cref="FindAsync"/>, so that a memory hit allocates neither the factory's closure nor a span: the
+    /// span is for the lookups that go to Redis or the database.
+    /// </remarks>
+    private async ValueTask<CachedLink?> LoadThroughCacheAsync(string key, string domain, string code, CancellationToken ct)
+    {
+        using var activity = ShortlinkActivities.Source.StartActivity("link lookup");
+        var loaded = false;
+        var link = await cache.GetOrSetAsync<CachedLink?>(key, async (context, token) =>
         {
+            loaded = true;
             var link = CachedLink.Of(await LoadAsync(domain, code, token));
             if (link is null)
             {
@@ -59,6 +77,18 @@ internal sealed class LinkCache(IFusionCache cache, CacheKeys keys, Databases da
             }
             return link;
         }, options: found, token: ct);
+        if (link is null && !loaded)
+        {
+            negativeHits.Add(1);
+        }
+        if (loaded)
+        {
+            activity?.SetTag(DatabaseSpans.ShardTag, databases.ShardFor(domain, code).Number);
+        }
+        activity?.SetTag(ShortlinkActivities.CacheResultTag, loaded ? "loaded" : "hit");
+        activity?.SetTag(ShortlinkActivities.LinkFoundTag, link is not null);
+        return link;
+    }
 
     /// <summary>
     /// Drops the codes' entries here and, through the backplane, on every other instance. With read replicas, once

@@ -1,6 +1,8 @@
 using System.Collections.Frozen;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
 using Shortlink.Infrastructure;
+using Shortlink.Infrastructure.Telemetry;
 using Shortlink.Infrastructure.Web;
 
 namespace Shortlink.Features.Links;
@@ -10,8 +12,12 @@ namespace Shortlink.Features.Links;
 /// where the redirect would loop). Hosts are compared in canonical form, so letter case, a trailing dot, a
 /// port or another notation of an IP address slips nothing past.
 /// </summary>
-internal sealed class LinkTargets(Blocklist.DomainBlocklist blocklist, ShortDomain domain, IOptions<ShortlinkOptions> options)
+internal sealed class LinkTargets(Blocklist.DomainBlocklist blocklist, ShortDomain domain, IOptions<ShortlinkOptions> options,
+    IMeterFactory meters)
 {
+    private readonly Counter<long> blockedRefusals = meters.Create(ShortlinkMetrics.MeterName).CreateCounter<long>(
+        "shortlink.blocked_domain.refusals", "{url}", "URLs refused for a link (create, update, bulk) because their host is blocked").StartingAtZero();
+
     private readonly FrozenSet<string> ownHosts = options.Value.ShortDomainAliases.Append(domain.Name)
         .Select(LinkHosts.CanonicalOf).OfType<string>().ToFrozenSet(StringComparer.Ordinal);
 
@@ -27,8 +33,11 @@ internal sealed class LinkTargets(Blocklist.DomainBlocklist blocklist, ShortDoma
         {
             return (LinkProblems.RedirectLoop, $"The URL leads to {host}, which is this service: the redirect would loop.");
         }
-        return blocklist.Covering(url) is { } entry
-            ? (LinkProblems.UrlBlocked, $"Links to {entry} and the names below it are blocked on this service.")
-            : null;
+        if (blocklist.Covering(url) is not { } entry)
+        {
+            return null;
+        }
+        blockedRefusals.Add(1);
+        return (LinkProblems.UrlBlocked, $"Links to {entry} and the names below it are blocked on this service.");
     }
 }

@@ -69,6 +69,7 @@ internal static class Caching
         var cache = new FusionCache(cacheOptions, memory, provider.GetRequiredService<ILogger<FusionCache>>());
         if (provider.GetRequiredService<RedisConnection>().Multiplexer is { } multiplexer)
         {
+            ObserveCircuit(cache, provider.GetRequiredService<IMeterFactory>());
             var connect = () => Task.FromResult<IConnectionMultiplexer>(multiplexer);
             cache.SetupDistributedCache(new RedisCache(new RedisCacheOptions { ConnectionMultiplexerFactory = connect }),
                 new FusionCacheSystemTextJsonSerializer());
@@ -76,6 +77,18 @@ internal static class Caching
                 provider.GetRequiredService<ILogger<RedisBackplane>>()));
         }
         return cache;
+    }
+
+    /// <summary>
+    /// shortlink_cache_redis_circuit_open: 1 while the cache leaves Redis alone after a failure (for the circuit breaker's
+    /// duration), which the connection's own state does not show when Redis is up but too slow.
+    /// </summary>
+    private static void ObserveCircuit(FusionCache cache, IMeterFactory meters)
+    {
+        var open = 0;
+        cache.Events.Distributed.CircuitBreakerChange += (_, change) => Volatile.Write(ref open, change.IsClosed ? 0 : 1);
+        meters.Create(Telemetry.ShortlinkMetrics.MeterName).CreateObservableGauge("shortlink.cache.redis_circuit.open",
+            () => Volatile.Read(ref open), "{circuit}", "1 while the cache skips Redis after a failure; 0 while it uses it");
     }
 }
 
@@ -107,7 +120,14 @@ internal sealed class RedisConnection(IOptions<ShortlinkOptions> options, TimePr
         configuration.ClientName = "shortlink";
         var connection = ConnectionMultiplexer.Connect(configuration);
         var state = new RedisState(clock, logger, connection.IsConnected);
-        connection.ConnectionFailed += (_, failed) => state.Lost(failed.Exception?.Message ?? failed.FailureType.ToString());
+        var failures = meters.Create(Telemetry.ShortlinkMetrics.MeterName).CreateCounter<long>("shortlink.redis.connection.failures",
+            "{failure}", "Connections to Redis that failed or dropped");
+        failures.Add(0);
+        connection.ConnectionFailed += (_, failed) =>
+        {
+            failures.Add(1);
+            state.Lost(failed.Exception?.Message ?? failed.FailureType.ToString());
+        };
         connection.ConnectionRestored += (_, _) => state.Restored();
         if (!connection.IsConnected)
         {

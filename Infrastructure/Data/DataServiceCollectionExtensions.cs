@@ -12,10 +12,10 @@ internal static class DataServiceCollectionExtensions
     {
         DefaultTypeMap.MatchNamesWithUnderscores = true;
         services.AddSingleton(provider => DataSource(provider.GetRequiredService<IOptions<ShortlinkOptions>>().Value.Database.ConnectionString,
-            provider.GetRequiredService<ILoggerFactory>()));
+            DatabaseNames.Primary(0), provider.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton(provider =>
             provider.GetRequiredService<IOptions<ShortlinkOptions>>().Value.Database.ControlConnectionString is { Length: > 0 } control
-                ? new ControlDatabase(DataSource(control, provider.GetRequiredService<ILoggerFactory>()))
+                ? new ControlDatabase(DataSource(control, DatabaseNames.Control, provider.GetRequiredService<ILoggerFactory>()))
                 : new ControlDatabase(provider.GetRequiredService<MySqlDataSource>()));
         services.AddSingleton<ShardSet>();
         services.AddSingleton<BucketMap>();
@@ -32,9 +32,13 @@ internal static class DataServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Connections to one database (the primary, the control database, a replica) with the settings the SQL relies on.</summary>
-    internal static MySqlDataSource DataSource(string connectionString, ILoggerFactory loggers) =>
+    /// <summary>
+    /// Connections to one database (a primary, the control database, a replica) with the settings the SQL relies on,
+    /// in a pool named as <see cref="DatabaseNames"/> says: the pool_name of the db_client_connections_* metrics.
+    /// </summary>
+    internal static MySqlDataSource DataSource(string connectionString, string name, ILoggerFactory loggers) =>
         new MySqlDataSourceBuilder(WithRequiredSettings(connectionString))
+            .UseName(name)
             .UseLoggerFactory(loggers)
             .Build();
 
@@ -53,6 +57,19 @@ internal static class DataServiceCollectionExtensions
             UseAffectedRows = false,
             ConnectionReset = false,
         }.ConnectionString;
+}
+
+/// <summary>
+/// The names of the connection pools, which carry each database's shard and role into metrics and spans: never the
+/// connection string, which holds the server, the user and, without this, would be the pool's name.
+/// </summary>
+internal static class DatabaseNames
+{
+    public const string Control = "control";
+
+    public static string Primary(int shard) => $"shard{shard}-primary";
+
+    public static string Replica(int shard, int index) => $"shard{shard}-replica{index}";
 }
 
 /// <summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using MySqlConnector;
 using Shortlink.Infrastructure.Telemetry;
 
@@ -10,8 +11,13 @@ namespace Shortlink.Infrastructure.Data;
 /// the primary by at most Database:MaxReplicaLagSeconds, and from the primary when none is. Lists across links ask every
 /// shard. Callers hold a connection for one unit of work and give it back before doing anything else.
 /// </summary>
-internal sealed class Databases(ShardSet shards, BucketMap map, ControlDatabase control, Outages outages)
+internal sealed class Databases(ShardSet shards, BucketMap map, ControlDatabase control, Outages outages, IMeterFactory meters)
 {
+    private readonly Counter<long> replicaFallbacks = meters.Create(ShortlinkMetrics.MeterName).CreateCounter<long>(
+        "shortlink.database.replica.fallbacks", "{read}",
+        "Reads meant for a replica that went to the primary: none of the shard's replicas was in rotation, or none answered")
+        .StartingAtZero("shard", [.. shards.All.Where(shard => shard.Replicas.All.Count > 0).Select(shard => shard.Label)]);
+
     /// <summary>Every shard, for lists and housekeeping across links.</summary>
     public IReadOnlyList<Shard> Shards => shards.All;
 
@@ -53,7 +59,7 @@ internal sealed class Databases(ShardSet shards, BucketMap map, ControlDatabase 
     public Task<MySqlConnection?> OpenReplicaForCodeAsync(string domain, string code, CancellationToken ct) =>
         OpenReplicaAsync(map.ShardFor(domain, code), ct);
 
-    private static Task<MySqlConnection?> OpenReplicaAsync(Shard shard, CancellationToken ct) =>
+    private Task<MySqlConnection?> OpenReplicaAsync(Shard shard, CancellationToken ct) =>
         FromReplicaAsync<MySqlConnection>(shard, async replica => await replica.DataSource.OpenConnectionAsync(ct), ct);
 
     /// <summary>
@@ -68,7 +74,7 @@ internal sealed class Databases(ShardSet shards, BucketMap map, ControlDatabase 
             return await read(connection);
         }, ct);
 
-    private static async Task<T?> FromReplicaAsync<T>(Shard shard, Func<Replica, Task<T?>> attempt, CancellationToken ct) where T : class
+    private async Task<T?> FromReplicaAsync<T>(Shard shard, Func<Replica, Task<T?>> attempt, CancellationToken ct) where T : class
     {
         foreach (var replica in shard.Replicas.InRotation())
         {
@@ -81,6 +87,10 @@ internal sealed class Databases(ShardSet shards, BucketMap map, ControlDatabase 
                 // The monitor logs it and takes it back once it answers and has caught up.
                 replica.Measured(null, inRotationNow: false);
             }
+        }
+        if (shard.Replicas.All.Count > 0)
+        {
+            replicaFallbacks.Add(1, new KeyValuePair<string, object?>("shard", shard.Label));
         }
         return null;
     }

@@ -16,7 +16,7 @@ namespace Shortlink.Infrastructure.Data;
 internal sealed class ReplicaSet(int shard, IEnumerable<string> connectionStrings, ILoggerFactory loggers) : IAsyncDisposable
 {
     private readonly Replica[] replicas = [.. connectionStrings.Select((connectionString, index) =>
-        new Replica(shard, index, DataServiceCollectionExtensions.DataSource(connectionString, loggers)))];
+        new Replica(shard, index, DataServiceCollectionExtensions.DataSource(connectionString, DatabaseNames.Replica(shard, index), loggers)))];
     private int next = -1;
 
     public IReadOnlyList<Replica> All => replicas;

@@ -39,6 +39,9 @@ internal sealed class Shard(int number, MySqlDataSource primary, ReplicaSet repl
 
     public ReplicaSet Replicas => replicas;
 
+    /// <summary>Its number as a metric's shard label.</summary>
+    public string Label { get; } = number.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     public override string ToString() => $"shard {number}";
 }
 
@@ -55,7 +58,7 @@ internal sealed class ShardSet : IAsyncDisposable
         var database = options.Value.Database;
         All = [new Shard(0, first, new ReplicaSet(0, database.Replicas, loggers)),
             .. database.ConfiguredShards.OrderBy(shard => shard.Key).Select(shard => new Shard(shard.Key,
-                DataServiceCollectionExtensions.DataSource(shard.Value.ConnectionString, loggers), new ReplicaSet(shard.Key, shard.Value.Replicas, loggers)))];
+                DataServiceCollectionExtensions.DataSource(shard.Value.ConnectionString, DatabaseNames.Primary(shard.Key), loggers), new ReplicaSet(shard.Key, shard.Value.Replicas, loggers)))];
         byNumber = All.ToDictionary(shard => shard.Number);
         var replicas = All.SelectMany(shard => shard.Replicas.All).ToList();
         var meter = meters.Create(ShortlinkMetrics.MeterName);

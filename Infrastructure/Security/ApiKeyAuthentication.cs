@@ -37,26 +37,27 @@ internal sealed class ApiKeyAuthentication(IOptionsMonitor<AuthenticationSchemeO
         var client = ClientNetwork.ClientKey(Context);
         if (!ApiKeyFormat.IsWellFormed(presented))
         {
-            return Refused(client, "The API key is malformed: keys look like sl_live_ followed by 43 letters and digits.");
+            return Refused(client, "malformed", "The API key is malformed: keys look like sl_live_ followed by 43 letters and digits.");
         }
         var hash = ApiKeyFormat.Hash(presented);
         if (failures.SecondsUntilRoom(client) is { } wait && !keys.WasRecentlyValid(hash))
         {
             Context.Items[RetryAfterItem] = wait;
+            failures.Throttled();
             return AuthenticateResult.Fail("Too many refused keys from this address.");
         }
         var key = await keys.FindAsync(hash, Context.RequestAborted);
         if (key is null)
         {
-            return Refused(client, "The API key is not known.");
+            return Refused(client, "unknown", "The API key is not known.");
         }
         if (key.RevokedAt is not null)
         {
-            return Refused(client, "The API key has been revoked.");
+            return Refused(client, "revoked", "The API key has been revoked.");
         }
         if (!key.IsUsableAt(clock.GetUtcNow().UtcDateTime))
         {
-            return Refused(client, "The API key has expired.");
+            return Refused(client, "expired", "The API key has expired.");
         }
         keys.RememberValid(hash);
         await keys.TouchAsync(key, Context.RequestAborted);
@@ -70,9 +71,9 @@ internal sealed class ApiKeyAuthentication(IOptionsMonitor<AuthenticationSchemeO
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
 
-    private AuthenticateResult Refused(string client, string reason)
+    private AuthenticateResult Refused(string client, string reasonLabel, string reason)
     {
-        if (failures.Record(client) is { } retryAfter)
+        if (failures.Record(client, reasonLabel) is { } retryAfter)
         {
             Context.Items[RetryAfterItem] = retryAfter;
         }

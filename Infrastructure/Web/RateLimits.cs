@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
@@ -23,6 +24,7 @@ internal static class RateLimits
 
     public static IServiceCollection AddRateLimits(this IServiceCollection services)
     {
+        services.AddSingleton<RateLimitRejections>();
         services.AddRateLimiter(_ => { });
         services.AddOptions<RateLimiterOptions>().Configure<IOptions<ShortlinkOptions>>((limiter, shortlink) =>
         {
@@ -124,6 +126,7 @@ internal static class RateLimits
     /// <summary>429 with Retry-After: a page for a browser on a visitor-facing path, problem+json otherwise.</summary>
     public static async Task TooManyRequestsAsync(HttpContext http, int retryAfterSeconds, string detail)
     {
+        http.RequestServices.GetRequiredService<RateLimitRejections>().Rejected(http);
         http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
         http.Response.Headers.RetryAfter = retryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (!http.Request.Path.StartsWithSegments("/api") && ErrorPage.IsWanted(http.Request))
@@ -144,4 +147,19 @@ internal static class RateLimits
 
     private sealed record PerKey;
 
+}
+
+/// <summary>
+/// Every 429 the service answers, whichever limit refused it: a key's API quota, an address's redirects, or an
+/// address's refused keys. The label says which side of the service refused (api or redirect), never who.
+/// </summary>
+internal sealed class RateLimitRejections(IMeterFactory meters)
+{
+    private static readonly KeyValuePair<string, object?> Api = new("surface", "api");
+    private static readonly KeyValuePair<string, object?> Redirect = new("surface", "redirect");
+
+    private readonly Counter<long> rejections = meters.Create(ShortlinkMetrics.MeterName).CreateCounter<long>(
+        "shortlink.rate_limit.rejections", "{request}", "Requests refused with 429 by a rate limit").StartingAtZero("surface", "api", "redirect");
+
+    public void Rejected(HttpContext http) => rejections.Add(1, http.Request.Path.StartsWithSegments("/api") ? Api : Redirect);
 }

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Dapper;
+using Microsoft.Extensions.DependencyInjection;
 using MySqlConnector;
 using NUnit.Framework;
 using Shortlink.Infrastructure.Data;
@@ -43,6 +44,11 @@ public abstract class ApiTestBase
     /// <summary>The connection string the service gets, e.g. with a smaller pool; the test's own stays as it is.</summary>
     protected virtual string ServiceConnectionString(string connectionString) => connectionString;
 
+    /// <summary>Services the fixture's service gets besides its own, e.g. an exporter that keeps its spans.</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
+
     /// <summary>The server whose fresh database the fixture's service runs on: the suite's shared one unless it says otherwise.</summary>
     private protected virtual Task<DatabaseServer> DatabaseServerAsync() => TestServers.DatabaseAsync();
 
@@ -68,7 +74,7 @@ public abstract class ApiTestBase
             ServiceSettings.TryAdd("Shortlink:RabbitMq:ConnectionString", RabbitMqConnectionString);
             ServiceSettings["Shortlink:RabbitMq:VisitsQueue"] = $"t-{Guid.NewGuid():N}";
         }
-        App = new ShortlinkApp(ServiceConnectionString(ConnectionString), ServiceSettings);
+        App = new ShortlinkApp(ServiceConnectionString(ConnectionString), ServiceSettings, ConfigureServices);
         // Real Kestrel on a free loopback port, so that body limits and the wire format are the server's own.
         port = Ports.FreeLoopbackPort();
         App.UseKestrel(port);
@@ -83,7 +89,9 @@ public abstract class ApiTestBase
     /// </summary>
     protected HttpClient NewClient(string? key)
     {
-        var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false })
+        // No trace headers of the client's own: a test that traces a request sends the visitor's traceparent itself, and the
+        // service's HttpClient instrumentation, listening in this process, would otherwise replace it.
+        var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false, ActivityHeadersPropagator = null })
         {
             BaseAddress = new Uri($"http://127.0.0.1:{port}"),
         };

@@ -9,7 +9,8 @@ using Serilog.Core;
 namespace Shortlink.Tests.Support;
 
 /// <summary>The real service in memory, on its own database, with a clock the test can move.</summary>
-internal sealed class ShortlinkApp(string connectionString, IDictionary<string, string?>? settings = null)
+internal sealed class ShortlinkApp(string connectionString, IDictionary<string, string?>? settings = null,
+    Action<IServiceCollection>? configureServices = null)
     : WebApplicationFactory<Program>
 {
     public const string PublicBaseUrl = "https://sho.rt";
@@ -38,6 +39,7 @@ internal sealed class ShortlinkApp(string connectionString, IDictionary<string, 
         {
             services.AddSingleton<TimeProvider>(Clock);
             services.AddSingleton<ILogEventSink>(Logs);
+            configureServices?.Invoke(services);
         });
     }
 

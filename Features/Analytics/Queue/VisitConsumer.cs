@@ -42,6 +42,8 @@ internal sealed class VisitConsumer : BackgroundService
             "Visits taken from RabbitMQ and acknowledged after their batch was written");
         deadLettered = meter.CreateCounter<long>("shortlink.visits.dead_lettered", "{message}",
             "Visit messages sent to the dead-letter queue: not a visits message, or refused by the database on every delivery");
+        consumed.Add(0);
+        deadLettered.Add(0);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

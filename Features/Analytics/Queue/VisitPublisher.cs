@@ -22,6 +22,7 @@ internal sealed class VisitPublisher : VisitBufferReader
     private readonly VisitQueue queue;
     private readonly int visitsPerMessage;
     private readonly Counter<long> published;
+    private readonly Counter<long> confirmed;
     private IConnection? connection;
     private IChannel? channel;
 
@@ -31,8 +32,13 @@ internal sealed class VisitPublisher : VisitBufferReader
         this.queue = queue;
         visitsPerMessage = options.Value.RabbitMq.VisitsPerMessage;
         Runs = options.Value is { Visits.Enabled: true, QueuesVisits: true, ServesApi: true };
-        published = meters.Create(ShortlinkMetrics.MeterName).CreateCounter<long>("shortlink.visits.published", "{visit}",
-            "Visits RabbitMQ confirmed it holds");
+        var meter = meters.Create(ShortlinkMetrics.MeterName);
+        published = meter.CreateCounter<long>("shortlink.visits.published", "{visit}",
+            "Visits sent to RabbitMQ, again each time a batch is sent again after a failure");
+        confirmed = meter.CreateCounter<long>("shortlink.visits.confirmed", "{visit}",
+            "Visits RabbitMQ confirmed it holds: from here on they survive this instance");
+        published.Add(0);
+        confirmed.Add(0);
     }
 
     protected override bool Runs { get; }
@@ -55,7 +61,7 @@ internal sealed class VisitPublisher : VisitBufferReader
                 var open = await ChannelAsync(ct);
                 await PublishAsync(open, batch, ct);
                 queue.Connected(Part);
-                published.Add(batch.Count);
+                confirmed.Add(batch.Count);
                 return;
             }
             catch (Exception exception) when (exception is not OperationCanceledException || !ct.IsCancellationRequested)
@@ -84,6 +90,7 @@ internal sealed class VisitPublisher : VisitBufferReader
             var trace = activity?.Context ?? visits.Find(visit => visit.Trace != default).Trace;
             confirms.Add(open.BasicPublishAsync(queue.Name, queue.Name, mandatory: true, VisitMessages.Properties(trace),
                 VisitMessages.Encode(visits), ct).AsTask());
+            published.Add(visits.Count);
         }
         await Task.WhenAll(confirms);
     }

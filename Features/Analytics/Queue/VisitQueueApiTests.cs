@@ -304,7 +304,7 @@ public sealed class VisitQueueApiTests : ApiTestBase
             {
                 using var refusedVisitor = refusedRegion.CreateClient(new() { AllowAutoRedirect = false });
                 (await refusedVisitor.GetAsync($"/{code}")).Dispose();
-                await Eventually.TrueAsync(async () => await PrometheusText.SumAsync(refusedVisitor, "shortlink_visits_published_total") == 1);
+                await Eventually.TrueAsync(async () => await PrometheusText.SumAsync(refusedVisitor, "shortlink_visits_confirmed_total") == 1);
             }
             (await Http.GetAsync($"/{code}")).Dispose();
             await Eventually.TrueAsync(async () => await TestQueues.CountAsync(RabbitMqConnectionString!, QueueName + ".dead") == deadBefore + 1,
@@ -343,7 +343,7 @@ public sealed class VisitQueueApiTests : ApiTestBase
             {
                 using var visitor = api.CreateClient(new() { AllowAutoRedirect = false });
                 await RedirectInTraceAsync(visitor, code, trace);
-                await Eventually.TrueAsync(async () => await PrometheusText.SumAsync(visitor, "shortlink_visits_published_total") == 1);
+                await Eventually.TrueAsync(async () => await PrometheusText.SumAsync(visitor, "shortlink_visits_confirmed_total") == 1);
             }
             await using var connection = await TestQueues.ConnectAsync(RabbitMqConnectionString!);
             await using var channel = await connection.CreateChannelAsync();
@@ -381,7 +381,7 @@ public sealed class VisitQueueApiTests : ApiTestBase
         {
             using var visitor = otherLimit.CreateClient(new() { AllowAutoRedirect = false });
             (await visitor.GetAsync($"/{code}")).Dispose();
-            await Eventually.TrueAsync(async () => await PrometheusText.SumAsync(visitor, "shortlink_visits_published_total") == 1);
+            await Eventually.TrueAsync(async () => await PrometheusText.SumAsync(visitor, "shortlink_visits_confirmed_total") == 1);
             Assert.That(otherLimit.Logs.Events.Select(e => e.RenderMessage()),
                 Has.Some.Contains($"The queue {QueueName} exists with other arguments"));
         }
