@@ -412,17 +412,25 @@ internal sealed class TelemetryOptions
 
     /// <summary>
     /// Spans of requests, queries, the cache and the visit pipeline, exported over OTLP when the standard
-    /// OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set. Off: no tracer at all.
+    /// OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set. Auto: traced when that exporter is
+    /// configured, and no tracer is built otherwise, since its spans would go nowhere. On: traced whatever the exporter,
+    /// e.g. for one added in code.
     /// </summary>
-    public bool Tracing { get; set; } = true;
+    public TracingMode Tracing { get; set; } = TracingMode.Auto;
 
     /// <summary>
     /// The share of traces started here that are recorded; a trace whose caller sampled it (traceparent) follows the
-    /// caller's decision, so a trace is never cut in half between services. Unset: all of them when an OTLP exporter is
-    /// configured, none without one (there is nowhere to send them, and recording costs the redirect allocations).
+    /// caller's decision, so a trace is never cut in half between services.
     /// </summary>
     [Range(0.0, 1.0)]
-    public double? TraceSampleRatio { get; set; }
+    public double TraceSampleRatio { get; set; } = 1.0;
+}
+
+internal enum TracingMode
+{
+    Auto,
+    On,
+    Off,
 }
 
 /// <summary>The visit pipeline: from the redirect through a bounded buffer to the batch writer.</summary>

@@ -23,8 +23,8 @@ internal static class TelemetryExtensions
     /// <summary>
     /// One JSON object per line on stdout, with the W3C trace and span ids of the request and the instance's identity
     /// (service, instance, role, region, version); on stderr for a command (migrate, keys), whose stdout is its answer.
-    /// Metrics for /metrics, and spans when Telemetry:Tracing is on, exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT
-    /// (or its traces variant) is set.
+    /// Metrics for /metrics, and spans when Telemetry:Tracing says so (Auto: when OTEL_EXPORTER_OTLP_ENDPOINT or its traces
+    /// variant is set), exported over OTLP.
     /// </summary>
     public static WebApplicationBuilder AddTelemetry(this WebApplicationBuilder builder, bool logToStandardError = false)
     {
@@ -56,15 +56,14 @@ internal static class TelemetryExtensions
                 // endpoint only answers Network:MetricsNetworks.
                 .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
         builder.Services.AddHostedService<ServiceIdentityMetrics>();
-        if (options.Telemetry.Tracing)
+        var exported = OtlpConfigured(builder.Configuration);
+        if (options.Telemetry.Tracing == TracingMode.On || (options.Telemetry.Tracing == TracingMode.Auto && exported))
         {
             builder.Services.AddSingleton<DatabaseSpans>();
-            var exported = OtlpConfigured(builder.Configuration);
-            var ratio = options.Telemetry.TraceSampleRatio ?? (exported ? 1.0 : 0.0);
             telemetry.WithTracing(tracing =>
             {
                 tracing
-                    .SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(ratio)))
+                    .SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(options.Telemetry.TraceSampleRatio)))
                     .AddSource(ShortlinkActivities.SourceName, "MySqlConnector")
                     .AddAspNetCoreInstrumentation(aspNetCore =>
                     {
@@ -105,11 +104,24 @@ internal static class TelemetryExtensions
         ("MySqlConnector", _) when instrument is Histogram<double> =>
             new ExplicitBucketHistogramConfiguration { Boundaries = DatabaseSeconds },
         var (meter, name) when meter.StartsWith(FusionCacheDiagnostics.MeterName, StringComparison.Ordinal) =>
-            new MetricStreamConfiguration { TagKeys = FusionCacheTags, Description = $"FusionCache: {name.Replace('.', ' ').Replace('_', ' ')} operations" },
+            FusionCacheKept.Contains(name)
+                ? new MetricStreamConfiguration { TagKeys = FusionCacheTags, Description = $"FusionCache: {name.Replace('.', ' ').Replace('_', ' ')} operations" }
+                : MetricStreamConfiguration.Drop,
         _ => null,
     };
 
     private static readonly double[] DatabaseSeconds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    /// <summary>
+    /// Hits and misses by level, and the circuit breaker: what the dashboards and rules read. The rest (gets, sets,
+    /// removes...) is dropped, which leaves those instruments disabled: FusionCache then skips them, and a redirect
+    /// that hits memory pays for two counters, not five.
+    /// </summary>
+    private static readonly HashSet<string> FusionCacheKept =
+    [
+        "fusioncache.cache.hit", "fusioncache.cache.miss", "fusioncache.memory.hit", "fusioncache.memory.miss",
+        "fusioncache.distributed.hit", "fusioncache.distributed.miss", "fusioncache.distributed.circuit_breaker_change",
+    ];
 
     private static readonly string[] FusionCacheTags =
         ["fusioncache.cache.name", "fusioncache.stale", "fusioncache.memory.evict_reason", "fusioncache.distributed.circuit_breaker.closed"];

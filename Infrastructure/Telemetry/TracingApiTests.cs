@@ -24,7 +24,8 @@ public sealed class TracingApiTests : ApiTestBase
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
         ["Shortlink:Visits:Enabled"] = "true",
-        ["Shortlink:Telemetry:TraceSampleRatio"] = "1",
+        // No OTLP exporter here: the in-memory one is added in code.
+        ["Shortlink:Telemetry:Tracing"] = "On",
     };
 
     protected override void ConfigureServices(IServiceCollection services) =>

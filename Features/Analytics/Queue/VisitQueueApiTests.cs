@@ -329,7 +329,9 @@ public sealed class VisitQueueApiTests : ApiTestBase
         // Only this test's trace is sampled: the other tests run without listeners, as a service without tracing does.
         using var listener = new ActivityListener
         {
-            ShouldListenTo = source => source.Name is "Microsoft.AspNetCore" || source == Infrastructure.Telemetry.ShortlinkActivities.Source,
+            // By name: comparing with ShortlinkActivities.Source could run its static initialiser inside this check, which
+            // then sees the source as null and never listens to it.
+            ShouldListenTo = source => source.Name is "Microsoft.AspNetCore" or Infrastructure.Telemetry.ShortlinkActivities.SourceName,
             Sample = (ref ActivityCreationOptions<ActivityContext> options) =>
                 options.TraceId == trace ? ActivitySamplingResult.AllDataAndRecorded : ActivitySamplingResult.None,
             ActivityStopped = finished.Enqueue,
@@ -359,7 +361,8 @@ public sealed class VisitQueueApiTests : ApiTestBase
 
         // Through this fixture's instance, which also consumes: the worker's span is in the redirect's trace.
         await RedirectInTraceAsync(Http, code, trace);
-        await Eventually.TrueAsync(() => Task.FromResult(finished.Any(activity => activity.OperationName == "visits process")));
+        await Eventually.TrueAsync(() => Task.FromResult(finished.Any(activity => activity.OperationName == "visits process")),
+            circumstances: () => "Spans finished: " + string.Join(", ", finished.Select(activity => $"{activity.OperationName} {activity.TraceId}")));
         var spans = finished.ToList();
         var redirect = spans.Last(activity => activity.Source.Name == "Microsoft.AspNetCore");
         var process = spans.Single(activity => activity.OperationName == "visits process");
