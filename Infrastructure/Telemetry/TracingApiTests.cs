@@ -103,6 +103,19 @@ public sealed class TracingApiTests : ApiTestBase
             "the batch writer's span links to the redirect's span");
     }
 
+    [TestCase("", false)]
+    [TestCase("http://127.0.0.1:4317", true)]
+    public async Task By_default_a_tracer_is_built_only_when_spans_have_somewhere_to_go(string otlpEndpoint, bool traced)
+    {
+        await using var instance = new ShortlinkApp(ConnectionString, new Dictionary<string, string?>(ServiceSettings)
+        {
+            ["Shortlink:Telemetry:Tracing"] = "Auto",
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlpEndpoint,
+        });
+        using var client = instance.CreateClient();
+        Assert.That(instance.Services.GetService<TracerProvider>(), traced ? Is.Not.Null : Is.Null);
+    }
+
     private static bool IsBelow(Activity span, Activity ancestor, IReadOnlyCollection<Activity> spans)
     {
         for (var current = span; current is not null; current = spans.FirstOrDefault(parent => parent.SpanId == current.ParentSpanId))
