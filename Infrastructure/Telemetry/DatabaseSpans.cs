@@ -10,7 +10,11 @@ namespace Shortlink.Infrastructure.Telemetry;
 /// Names the shard and role (primary, replica, control) of the database behind each of MySqlConnector's spans, which
 /// know only the connection string they ran on. The names are those of the pools in the metrics.
 /// </summary>
-internal sealed class DatabaseSpans(IServiceProvider services) : BaseProcessor<Activity>
+/// <remarks>
+/// The names are worked out when the tracer is built, never looked up later: a span may end while the host is being
+/// disposed (a test's second instance, a shutdown), and a processor that threw then would fail the query it traces.
+/// </remarks>
+internal sealed class DatabaseSpans(ShardSet shards, ControlDatabase control) : BaseProcessor<Activity>
 {
     public const string ShardTag = "shortlink.shard";
     public const string RoleTag = "shortlink.database.role";
@@ -18,8 +22,7 @@ internal sealed class DatabaseSpans(IServiceProvider services) : BaseProcessor<A
 
     private const string ConnectionStringTag = "db.connection_string";
 
-    private readonly Lazy<Dictionary<(string Server, uint Port, string Database), DatabaseName>> configured =
-        new(() => Configured(services.GetRequiredService<ShardSet>(), services.GetRequiredService<ControlDatabase>()));
+    private readonly Dictionary<(string Server, uint Port, string Database), DatabaseName> configured = Configured(shards, control);
 
     /// <summary>A handful of distinct connection strings: parsed once each.</summary>
     private readonly ConcurrentDictionary<string, DatabaseName?> byConnectionString = new(StringComparer.Ordinal);
@@ -46,7 +49,7 @@ internal sealed class DatabaseSpans(IServiceProvider services) : BaseProcessor<A
     }
 
     private DatabaseName? Find(string connectionString) =>
-        configured.Value.GetValueOrDefault(KeyOf(connectionString));
+        configured.GetValueOrDefault(KeyOf(connectionString));
 
     private static (string, uint, string) KeyOf(string connectionString)
     {

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
@@ -42,11 +41,8 @@ public sealed class DatabaseSpansTests
         });
         var meters = Substitute.For<IMeterFactory>();
         meters.Create(Arg.Any<MeterOptions>()).Returns(call => new Meter(call.Arg<MeterOptions>()));
-        var services = new ServiceCollection()
-            .AddSingleton(new ShardSet(new MySqlDataSource(Primary), options, NullLoggerFactory.Instance, meters))
-            .AddSingleton(new ControlDatabase(new MySqlDataSource(Control)))
-            .BuildServiceProvider();
-        spans = new DatabaseSpans(services);
+        spans = new DatabaseSpans(new ShardSet(new MySqlDataSource(Primary), options, NullLoggerFactory.Instance, meters),
+            new ControlDatabase(new MySqlDataSource(Control)));
     }
 
     [TearDown]
