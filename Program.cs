@@ -6,6 +6,7 @@ using Shortlink.Features.Keys;
 using Shortlink.Features.Links;
 using Shortlink.Features.Redirects;
 using Shortlink.Features.Stats;
+using Shortlink.Features.WebPage;
 using Shortlink.Infrastructure;
 using Shortlink.Infrastructure.Caching;
 using Shortlink.Infrastructure.Data;
@@ -21,6 +22,8 @@ if (args is ["health", .. var healthArguments])
 
 var builder = WebApplication.CreateBuilder(args);
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+// The web page's files from the build output (a published app has them in wwwroot and no manifest for this).
+builder.WebHost.UseStaticWebAssets();
 
 builder.Services.AddOptions<ShortlinkOptions>()
     .BindConfiguration(ShortlinkOptions.Section)
@@ -82,6 +85,7 @@ if (app.Services.GetRequiredService<IOptions<ShortlinkOptions>>().Value.ServesAp
     app.MapKeys();
     app.MapBlocklist();
     app.MapStats();
+    app.MapWebPage();
     FollowLink.Map(app);
 }
 

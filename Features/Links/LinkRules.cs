@@ -28,7 +28,7 @@ internal static partial class LinkRules
     {
         "api", "swagger", "openapi", "metrics", "health", "static", "assets", "css", "js", "img", "images",
         "fonts", "_framework", "_content", "favicon", "apple-touch-icon", "manifest", "well-known", "index",
-        "admin", "login", "logout", "docs", "status",
+        "admin", "login", "logout", "docs", "status", WebPage.WebPageEndpoints.AssetsSegment,
     }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
     public static string NewCode()

@@ -50,6 +50,14 @@ public sealed class LinkRulesTests
     public void Reserved_words_are_refused_in_any_case(string slug) =>
         Assert.That(LinkRules.IsReserved(slug), Is.True);
 
+    [Test]
+    public void The_web_pages_folder_is_a_slug_no_one_can_take() =>
+        Assert.Multiple(() =>
+        {
+            Assert.That(LinkRules.IsWellFormedSlug(WebPage.WebPageEndpoints.AssetsSegment), Is.True, "shaped like a slug, so it must be reserved");
+            Assert.That(LinkRules.IsReserved(WebPage.WebPageEndpoints.AssetsSegment), Is.True);
+        });
+
     [TestCase("favicon.ico")]
     [TestCase("robots.txt")]
     [TestCase(".well-known")]

@@ -42,11 +42,8 @@ internal static partial class SecurityHeaders
         var headers = ((HttpResponse)state).Headers;
         headers.XContentTypeOptions = "nosniff";
         headers.XFrameOptions = "DENY";
-        headers["Referrer-Policy"] = "no-referrer";
-        if (!headers.ContainsKey("Content-Security-Policy"))
-        {
-            headers.ContentSecurityPolicy = PagePolicy;
-        }
+        headers.TryAdd("Referrer-Policy", "no-referrer");
+        headers.TryAdd("Content-Security-Policy", PagePolicy);
         return Task.CompletedTask;
     };
 

@@ -135,7 +135,8 @@ public sealed class HostileInputTests : ApiTestBase
             4 => new(HttpMethod.Patch, "/api/v1/links/{code}", "/api/v1/links/hostile-target", Encoding.UTF8.GetBytes("{" + $"\"{Field()}\":{AnyValue()}" + "}"), "application/merge-patch+json", true),
             5 => new(HttpMethod.Get, "/api/v1/links", $"/api/v1/links?limit={Uri.EscapeDataString(Pick(Nasty))}&cursor={Uri.EscapeDataString(Pick(Nasty))}&tag={Uri.EscapeDataString(Pick(Nasty))}&q={Uri.EscapeDataString(Pick(Nasty))}", null, null, true),
             6 => new(HttpMethod.Get, "/api/v1/links", $"/api/v1/links?q={Uri.EscapeDataString(Pick(Nasty))}&tag={Uri.EscapeDataString(Pick(Nasty))}", null, null, true),
-            7 => new(HttpMethod.Get, "/{code}", $"/{code}?{Uri.EscapeDataString(Pick(Nasty))}={Uri.EscapeDataString(Pick(Nasty))}", null, null, false),
+            // No code, or a dot segment that a path is resolved past, is the web page at /: no operation of the API's.
+            7 => new(HttpMethod.Get, "/{code}", $"/{(code is "" or "." or ".." ? "hostile-target" : code)}?{Uri.EscapeDataString(Pick(Nasty))}={Uri.EscapeDataString(Pick(Nasty))}", null, null, false),
             8 => new(HttpMethod.Get, "/api/v1/links/{code}/qr", $"/api/v1/links/{code}/qr?size={Uri.EscapeDataString(Pick(Nasty))}&format={Uri.EscapeDataString(Pick(Nasty))}", null, null, true),
             9 => new(HttpMethod.Get, "/api/v1/links/{code}/stats", $"/api/v1/links/hostile-target/stats?from={StatsValue()}&to={StatsValue()}&interval={StatsValue()}&tz={StatsValue()}&includeBots={StatsValue()}", null, null, true),
             10 => new(HttpMethod.Get, "/api/v1/links/{code}/visits", $"/api/v1/links/{code}/visits?limit={StatsValue()}&cursor={StatsValue()}&from={StatsValue()}&to={StatsValue()}", null, null, true),

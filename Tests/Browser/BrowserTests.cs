@@ -13,30 +13,18 @@ public sealed class BrowserTests : ApiTestBase
 {
     private const string Target = "https://target.example";
 
-    private IPlaywright playwright = null!;
-    private IBrowser browser = null!;
+    private Chromium chromium = null!;
 
     [OneTimeSetUp]
-    public async Task LaunchChromium()
-    {
-        var chromium = Environment.GetEnvironmentVariable("SHORTLINK_TEST_CHROMIUM") is { Length: > 0 } configured ? configured : "/usr/bin/chromium";
-        Assert.That(File.Exists(chromium), Is.True, $"no Chromium at {chromium}: ops/test installs Debian's chromium package");
-        playwright = await Playwright.CreateAsync();
-        // Root in a container has no user namespaces for Chromium's sandbox; the pages opened are the service's own.
-        browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = chromium, Headless = true, Args = ["--no-sandbox"] });
-    }
+    public async Task LaunchChromium() => chromium = await Chromium.LaunchAsync();
 
     [OneTimeTearDown]
-    public async Task CloseChromium()
-    {
-        await browser.DisposeAsync();
-        playwright.Dispose();
-    }
+    public async Task CloseChromium() => await chromium.DisposeAsync();
 
     /// <summary>A page whose console is watched for policy violations, with the link targets answered by the test.</summary>
     private async Task<(IPage Page, List<string> Violations, List<IRequest> Landings)> OpenAsync()
     {
-        var context = await browser.NewContextAsync(new() { BaseURL = Http.BaseAddress!.ToString() });
+        var context = await chromium.Browser.NewContextAsync(new() { BaseURL = Http.BaseAddress!.ToString() });
         var page = await context.NewPageAsync();
         var violations = new List<string>();
         page.Console += (_, message) =>
