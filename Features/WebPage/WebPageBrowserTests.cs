@@ -387,6 +387,14 @@ public sealed class WebPageBrowserTests : WebPageBrowserTestBase
             Assert.That(await readOnly.GetByRole(AriaRole.Button, new() { Name = "Clicks read-only-seen" }).CountAsync(), Is.EqualTo(1));
         });
         await AssertWellBehavedAsync(page, "read-only");
+
+        // A form offered anyway (a page that does not know the key's role yet) gets the service's 403, explained.
+        await page.EvaluateAsync("document.getElementById('create-form').hidden = false");
+        await Field(page, "Long URL").FillAsync("https://example.com/not-for-readers");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Shorten" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Alert)).ToHaveTextAsync(
+            "Not allowed with this key (readonly): A key with the role 'readonly' may not do this; see the README for what each role may do.");
+        await AssertWellBehavedAsync(page, "forbidden", 403);
     }
 
     /// <summary>The link's stats as the page asks for them: the last 30 days, per day, in the page's time zone.</summary>

@@ -80,7 +80,7 @@ function retryText(seconds) {
 function explain(error) {
   switch (error.status) {
     case 401: return `Your API key was not accepted: ${error.problem.detail || error.problem.title}`;
-    case 403: return `Your key${session.me ? ` (${session.me.role})` : ''} may not do this. ${error.problem.detail || ''}`.trim();
+    case 403: return `Not allowed with this key${session.me ? ` (${session.me.role})` : ''}: ${error.problem.detail || error.problem.title}`;
     case 429: return `Too many requests: the service's quota is used up for now. ${retryText(error.retryAfter)}`;
     case 0: return `${error.problem.title}. ${error.problem.detail}`;
     default:
