@@ -44,15 +44,16 @@ public sealed partial class WebPageQuotaBrowserTests : WebPageBrowserTestBase
     {
         var key = await TestKeys.CreateAsync(Http, "member");
         var page = await OpenPageAsync();
-        // Signing in spends two requests (who the key is, its links); the third search is one too many.
+        // Signing in spends two of the three requests (who the key is, its links); searching spends the rest. The bucket
+        // gets a request back every 20 s, so a search may happen to find one: a person would click again.
         await SignInAsync(page, key.Key);
         var search = Section(page, "Your links").GetByRole(AriaRole.Button, new() { Name = "Search" });
-        await search.ClickAsync();
-        await Assertions.Expect(search).ToBeEnabledAsync();
-        await search.ClickAsync();
-
         var notice = page.GetByRole(AriaRole.Alert);
-        await notice.WaitForAsync();
+        for (var clicks = 0; clicks < 10 && !await notice.IsVisibleAsync(); clicks++)
+        {
+            await search.ClickAsync();
+            await Assertions.Expect(search).ToBeEnabledAsync();
+        }
         Assert.Multiple(async () =>
         {
             Assert.That(await notice.TextContentAsync(), Does.Match(TooManyRequests()));
