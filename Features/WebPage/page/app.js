@@ -517,6 +517,8 @@ $('links-more').addEventListener('click', async () => {
 let statsLink = null;
 let chart = null;
 let chartModule = null;
+// Only the answer to the latest request is shown: changing the period twice quickly must not end on the older one.
+let statsRequest = 0;
 
 function statsRange() {
   const days = Number($('stats-range').value);
@@ -542,13 +544,15 @@ async function loadStats() {
     tz: Intl.DateTimeFormat().resolvedOptions().timeZone,
     includeBots: String($('stats-bots').checked),
   });
+  const request = ++statsRequest;
   let stats;
   try {
     stats = await apiJson(`/api/v1/links/${encodeURIComponent(statsLink.code)}/stats?${query}`);
   } catch (error) {
-    if (!showProblemOnForm(form, error)) handle(error);
+    if (request === statsRequest && !showProblemOnForm(form, error)) handle(error);
     return;
   }
+  if (request !== statsRequest) return;
   $('stats-visits').textContent = number.format(stats.visits);
   $('stats-unique').textContent = number.format(stats.uniqueVisitors);
   await drawChart(stats);
