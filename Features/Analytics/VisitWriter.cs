@@ -63,8 +63,7 @@ internal sealed class VisitBatchWriter
         this.clock = clock;
         this.logger = logger;
         var meter = meters.Create(ShortlinkMetrics.MeterName);
-        recorded = meter.CreateCounter<long>("shortlink.visits.recorded", "{visit}", "Visits written to the database with their rollups");
-        recorded.Add(0);
+        recorded = meter.CreateCounter<long>("shortlink.visits.recorded", "{visit}", "Visits written to the database with their rollups").StartingAtZero();
         lag = meter.CreateHistogram<double>("shortlink.visits.lag", "s", "From the redirect to the commit that counted the visit",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600] });
     }

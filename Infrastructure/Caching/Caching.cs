@@ -3,6 +3,7 @@ using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Caching.StackExchangeRedis;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using Shortlink.Infrastructure.Telemetry;
 using StackExchange.Redis;
 using ZiggyCreatures.Caching.Fusion;
 using ZiggyCreatures.Caching.Fusion.Backplane.StackExchangeRedis;
@@ -87,7 +88,7 @@ internal static class Caching
     {
         var open = 0;
         cache.Events.Distributed.CircuitBreakerChange += (_, change) => Volatile.Write(ref open, change.IsClosed ? 0 : 1);
-        meters.Create(Telemetry.ShortlinkMetrics.MeterName).CreateObservableGauge("shortlink.cache.redis_circuit.open",
+        meters.Create(ShortlinkMetrics.MeterName).CreateObservableGauge("shortlink.cache.redis_circuit.open",
             () => Volatile.Read(ref open), "{circuit}", "1 while the cache skips Redis after a failure; 0 while it uses it");
     }
 }
@@ -120,9 +121,8 @@ internal sealed class RedisConnection(IOptions<ShortlinkOptions> options, TimePr
         configuration.ClientName = "shortlink";
         var connection = ConnectionMultiplexer.Connect(configuration);
         var state = new RedisState(clock, logger, connection.IsConnected);
-        var failures = meters.Create(Telemetry.ShortlinkMetrics.MeterName).CreateCounter<long>("shortlink.redis.connection.failures",
-            "{failure}", "Connections to Redis that failed or dropped");
-        failures.Add(0);
+        var failures = meters.Create(ShortlinkMetrics.MeterName).CreateCounter<long>("shortlink.redis.connection.failures",
+            "{failure}", "Connections to Redis that failed or dropped").StartingAtZero();
         connection.ConnectionFailed += (_, failed) =>
         {
             failures.Add(1);
@@ -133,7 +133,7 @@ internal sealed class RedisConnection(IOptions<ShortlinkOptions> options, TimePr
         {
             state.Lost("no connection at start");
         }
-        Telemetry.ShortlinkMetrics.ObserveRedis(meters, () => connection.IsConnected);
+        ShortlinkMetrics.ObserveRedis(meters, () => connection.IsConnected);
         return connection;
     }
 

@@ -39,11 +39,9 @@ internal sealed class VisitConsumer : BackgroundService
         this.logger = logger;
         var meter = meters.Create(ShortlinkMetrics.MeterName);
         consumed = meter.CreateCounter<long>("shortlink.visits.consumed", "{visit}",
-            "Visits taken from RabbitMQ and acknowledged after their batch was written");
+            "Visits taken from RabbitMQ and acknowledged after their batch was written").StartingAtZero();
         deadLettered = meter.CreateCounter<long>("shortlink.visits.dead_lettered", "{message}",
-            "Visit messages sent to the dead-letter queue: not a visits message, or refused by the database on every delivery");
-        consumed.Add(0);
-        deadLettered.Add(0);
+            "Visit messages sent to the dead-letter queue: not a visits message, or refused by the database on every delivery").StartingAtZero();
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -34,11 +34,9 @@ internal sealed class VisitPublisher : VisitBufferReader
         Runs = options.Value is { Visits.Enabled: true, QueuesVisits: true, ServesApi: true };
         var meter = meters.Create(ShortlinkMetrics.MeterName);
         published = meter.CreateCounter<long>("shortlink.visits.published", "{visit}",
-            "Visits sent to RabbitMQ, again each time a batch is sent again after a failure");
+            "Visits sent to RabbitMQ, again each time a batch is sent again after a failure").StartingAtZero();
         confirmed = meter.CreateCounter<long>("shortlink.visits.confirmed", "{visit}",
-            "Visits RabbitMQ confirmed it holds: from here on they survive this instance");
-        published.Add(0);
-        confirmed.Add(0);
+            "Visits RabbitMQ confirmed it holds: from here on they survive this instance").StartingAtZero();
     }
 
     protected override bool Runs { get; }
