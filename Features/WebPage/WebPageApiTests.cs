@@ -14,11 +14,6 @@ namespace Shortlink.Features.WebPage;
 /// </summary>
 public sealed partial class WebPageApiTests : ApiTestBase
 {
-    private static string Header(HttpResponseMessage response, string name) =>
-        response.Headers.TryGetValues(name, out var values) || response.Content.Headers.TryGetValues(name, out values)
-            ? string.Join(", ", values)
-            : "";
-
     private async Task<HttpResponseMessage> GetAsync(string path, string? acceptEncoding = null, string? ifNoneMatch = null, HttpMethod? method = null)
     {
         using var browser = NewClient(key: null);

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.StaticAssets;
+using Microsoft.AspNetCore.StaticAssets.Infrastructure;
 
 namespace Shortlink.Features.WebPage;
 
@@ -25,19 +26,21 @@ internal static class WebPageEndpoints
     {
         // Files need none of the API's pipeline: no authentication, quotas or body limits.
         endpoints.MapStaticAssets().ShortCircuit();
-        // Rendered on first use: the asset endpoints, and so their fingerprints, exist once routing has built them.
-        var page = new Lazy<PageDocument>(() => PageDocument.Render(PageDocument.Template(), FingerprintedRoutes(endpoints)));
-        endpoints.MapMethods("/", [HttpMethods.Get, HttpMethods.Head], (HttpContext context) => page.Value.WriteAsync(context))
+        // Rendered at start-up, from the descriptors MapStaticAssets read from the build's manifest (the helper MVC and
+        // Razor components use for the same purpose): a file the page names that the build did not make stops the
+        // service here instead of failing every visitor.
+        var page = PageDocument.Render(PageDocument.Template(),
+            FingerprintedRoutes(StaticAssetsEndpointDataSourceHelper.ResolveStaticAssetDescriptors(endpoints, manifestPath: null)));
+        endpoints.MapMethods("/", [HttpMethods.Get, HttpMethods.Head], page.WriteAsync)
             .ExcludeFromDescription()
             .ShortCircuit();
     }
 
     /// <summary>Each asset's name (page/app.js) and the fingerprinted route it is served under (page/app.3kx9vb1c2d.js).</summary>
-    private static Dictionary<string, string> FingerprintedRoutes(IEndpointRouteBuilder endpoints) =>
-        endpoints.DataSources.SelectMany(source => source.Endpoints)
-            .Select(endpoint => endpoint.Metadata.GetMetadata<StaticAssetDescriptor>())
-            .Where(asset => asset is { Selectors.Count: 0 })
-            .Select(asset => (asset!.Route, Label: asset.Properties.FirstOrDefault(property => property.Name == "label")?.Value))
+    private static Dictionary<string, string> FingerprintedRoutes(IReadOnlyList<StaticAssetDescriptor> files) =>
+        files
+            .Where(asset => asset.Selectors.Count == 0)
+            .Select(asset => (asset.Route, Label: asset.Properties.FirstOrDefault(property => property.Name == "label")?.Value))
             .Where(asset => asset.Label is not null)
             .ToDictionary(asset => asset.Label!, asset => asset.Route, StringComparer.Ordinal);
 }

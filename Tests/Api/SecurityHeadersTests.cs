@@ -19,11 +19,6 @@ public sealed partial class SecurityHeadersTests : ApiTestBase
         ["Shortlink:Network:TrustedProxies:0"] = "127.0.0.1/32",
     };
 
-    private static string Header(HttpResponseMessage response, string name) =>
-        response.Headers.TryGetValues(name, out var values) || response.Content.Headers.TryGetValues(name, out values)
-            ? string.Join(", ", values)
-            : "";
-
     private async Task<HttpResponseMessage> GetAsync(string path, string? accept = null, string? proto = null)
     {
         using var visitor = NewClient(key: null);

@@ -187,6 +187,12 @@ public abstract class ApiTestBase
         return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
+    /// <summary>A response header's values, joined, wherever HttpClient filed it (content headers apart); empty if absent.</summary>
+    protected static string Header(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) || response.Content.Headers.TryGetValues(name, out values)
+            ? string.Join(", ", values)
+            : "";
+
     /// <summary>Asserts an RFC 9457 problem response of the given status and type and returns its body.</summary>
     protected static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string type)
     {
