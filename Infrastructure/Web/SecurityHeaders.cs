@@ -10,7 +10,8 @@ namespace Shortlink.Infrastructure.Web;
 /// Headers that keep browsers from doing more with an answer than it is for: no content sniffing, no framing,
 /// no referrer passed on (a short link's path may be private, and the redirect must not tell the target where
 /// its visitor came from), a Content-Security-Policy that lets the service's pages load and run nothing, and
-/// HSTS over HTTPS. Set when the answer starts, so that they survive an error handler clearing the response.
+/// HSTS over HTTPS. Set when the answer starts, so that they survive an error handler clearing the response; an
+/// endpoint that set its own referrer policy or Content-Security-Policy (the web page at /) keeps it.
 /// </summary>
 internal static partial class SecurityHeaders
 {
